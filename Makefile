@@ -1,0 +1,44 @@
+# fourmi — the two commands a new user needs: `make demo` and `make test`.
+#   make setup   install what is missing (Debian packages; torch in a venv outside the clone)
+#   make build   configure and build build/bin/fourmi (and the tests)
+#   make demo    set up, build, generate a small Burgers 1D dataset, train, evaluate, report
+#   make test    set up, build, run the whole suite through ctest
+SHELL := /bin/bash
+FOURMI_VENV ?= $(HOME)/.cache/fourmi/venv
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+CUDA_HOME ?= /usr/local/cuda
+CTEST_ARGS ?=
+export FOURMI_VENV
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+
+PYTHON := $(FOURMI_VENV)/bin/python
+FOURMI := $(BUILD_DIR)/bin/fourmi
+
+.PHONY: setup configure build demo test clean
+
+setup:
+	@bash tools/setup-deps.sh >/dev/null
+
+$(BUILD_DIR)/build.ninja:
+	@TORCH_PREFIX=$$($(PYTHON) -c 'import torch; print(torch.utils.cmake_prefix_path)') && \
+	if [ -x $(CUDA_HOME)/bin/nvcc ]; then export CUDACXX=$(CUDA_HOME)/bin/nvcc PATH=$(CUDA_HOME)/bin:$$PATH; fi && \
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCMAKE_PREFIX_PATH="$$TORCH_PREFIX;$(CMAKE_PREFIX_PATH)" -DFOURMI_PYTHON=$(PYTHON) $(CMAKE_ARGS)
+
+configure: setup $(BUILD_DIR)/build.ninja
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	@bash tools/demo.sh $(FOURMI) $(PYTHON)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD_DIR)

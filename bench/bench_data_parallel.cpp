@@ -1,0 +1,128 @@
+// bench_data_parallel.cpp — weak-scaling step time of fourmi's data-parallel FNO training.
+//
+// Each rank trains the FNO-2D of a config on synthetic batches of `per_rank` samples (global
+// batch = per_rank × ranks), timing whole steps (forward, backward with overlapped bucketed
+// all-reduce, Adam) after warm-up, with the GPU synchronised at both ends. Rank 0 prints a table
+// row per config and writes JSON (command, machine, date, per-config step times; the slowest
+// rank's time is reported).
+//   mpirun -np 4 fourmi-bench-dp --configs configs/fno2d-medium.yaml,configs/fno2d-large.yaml --json out.json
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "fourmi/cli/run_context.h"
+#include "fourmi/config/config_loader.h"
+#include "fourmi/train/trainer.h"
+#include "fourmi/util/fs.h"
+
+using namespace fourmi;
+
+int main(int argc, char** argv) {
+  CLI::App app{"fourmi data-parallel weak-scaling benchmark"};
+  std::string configs, json_out;
+  int warmup = 10, steps = 40, per_rank = 0, grid = 0;
+  app.add_option("--configs", configs, "comma-separated config files")->required();
+  app.add_option("--json", json_out, "write results here (rank 0)");
+  app.add_option("--warmup", warmup, "untimed steps");
+  app.add_option("--steps", steps, "timed steps");
+  app.add_option("--per-rank", per_rank, "samples per rank (default: the config's train.batch_size)");
+  app.add_option("--grid", grid, "grid points per dimension (default: 128 for 16 modes, 256 for 32)");
+  bool allreduce = false;
+  app.add_flag("--allreduce", allreduce, "also sweep all-reduce bus bandwidth through fourmi's communicator (1 MB to 1 GB)");
+  CLI11_PARSE(app, argc, argv);
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+
+  nlohmann::json results = nlohmann::json::array();
+  std::stringstream ss(configs);
+  std::unique_ptr<cli::RunContext> ctx;
+  for (std::string path; std::getline(ss, path, ',');) {
+    config::Config cfg = config::load_config_file(path, {"run.progress=false"});
+    if (!ctx) ctx = std::make_unique<cli::RunContext>(cfg);
+    const int ranks = ctx->world().size();
+    const int b = per_rank > 0 ? per_rank : cfg.train.batch_size;
+    const int n = grid > 0 ? grid : 8 * cfg.model.modes[0];
+    cfg.train.batch_size = b * ranks;
+    torch::manual_seed(0);
+    train::Trainer trainer(cfg, models::FNO(cfg.model), ctx->device(), ctx->world(), "/tmp");
+    std::vector<int64_t> shape{b, cfg.model.in_channels};
+    for (int d = 0; d < cfg.model.dim; ++d) shape.push_back(n);
+    auto opts = torch::TensorOptions().device(ctx->device());
+    data::Batch batch;
+    batch.x = torch::randn(shape, opts);
+    shape[1] = cfg.model.out_channels;
+    batch.y = torch::randn(shape, opts);
+    batch.weight = torch::ones({b}, opts);
+    batch.local_count = b;
+    batch.global_count = b * ranks;
+    auto sync = [&] {
+      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+    };
+    for (int i = 0; i < warmup; ++i) trainer.train_step(batch);
+    sync();
+    ctx->world().barrier();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) trainer.train_step(batch);
+    sync();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
+    torch::Tensor t = torch::tensor({ms}, torch::kFloat64);
+    if (ctx->device().is_cuda() && ctx->world().backend() == "nccl") t = t.to(ctx->device());
+    torch::Tensor tmax = t.clone(), tmin = t.clone();
+    ctx->world().all_reduce(tmax, dist::ReduceOp::kMax);
+    ctx->world().all_reduce(tmin, dist::ReduceOp::kMin);
+    int64_t peak = 0;
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+    if (ctx->device().is_cuda())
+      peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
+                 .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+#endif
+    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"per_rank_batch", b}, {"grid", n},
+                        {"width", cfg.model.width}, {"modes", cfg.model.modes[0]},
+                        {"step_ms", tmax.item<double>()}, {"step_ms_fastest_rank", tmin.item<double>()},
+                        {"samples_per_s", 1e3 * b * ranks / tmax.item<double>()},
+                        {"params", trainer.model()->parameter_count()}, {"peak_mem_bytes", peak}};
+    if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
+    results.push_back(r);
+  }
+  nlohmann::json sweep = nlohmann::json::array();
+  if (allreduce && ctx) {
+    // nccl-tests style: warm-up, timed loop, device synchronised, busbw = algbw * 2(n-1)/n.
+    const int ranks = ctx->world().size();
+    for (int64_t mb : {1, 16, 64, 256, 1024}) {
+      torch::Tensor buf = torch::ones({mb * (1 << 20) / 4}, torch::TensorOptions().device(ctx->device()));
+      for (int i = 0; i < 5; ++i) ctx->world().all_reduce(buf);
+      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+      ctx->world().barrier();
+      const int iters = 20;
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iters; ++i) ctx->world().all_reduce(buf);
+      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
+      nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
+                          {"busbw_gbs", ranks > 1 ? algbw * 2.0 * (ranks - 1) / ranks : algbw}};
+      if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
+      sweep.push_back(r);
+    }
+  }
+  if (ctx && ctx->launch().rank == 0 && !json_out.empty()) {
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    nlohmann::json out = {{"benchmark", "data_parallel_weak_scaling"}, {"command", command}, {"date", date},
+                          {"device", ctx->device().is_cuda() ? "cuda" : "cpu"}, {"backend", ctx->world().backend()},
+                          {"results", results}, {"allreduce", sweep}};
+    util::atomic_write_text(json_out, out.dump(1) + "\n");
+  }
+  return 0;
+}

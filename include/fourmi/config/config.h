@@ -1,0 +1,113 @@
+// config.h — typed configuration of a fourmi run, one struct per component.
+//
+// A run is described by one YAML file (see configs/). Every key maps onto a field
+// below; the loader (config_loader.h) rejects unknown keys, wrong types and
+// out-of-range values with the file, line and key path. Defaults here are the
+// FNO paper's settings where the paper gives one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fourmi::config {
+
+struct RunConfig {
+  std::string name = "run";     // run directory is <dir>/<name>
+  std::string dir = "runs";
+  std::uint64_t seed = 0;
+  std::string device = "auto";  // auto | cpu | cuda
+  bool progress = true;         // progress bar on a TTY
+  bool tf32 = true;             // TF32 tensor cores for float32 GEMMs on GPUs (FFTs stay fp32)
+};
+
+// periodic viscous Burgers on [0,1): u_t + (u^2/2)_x = nu u_xx
+struct Burgers1dConfig {
+  int resolution = 8192;        // solver grid
+  double viscosity = 1e-3;
+  double t_final = 1.0;
+  double grf_gamma = 2.5;       // u0 ~ N(0, sigma^2 (-Lap + tau^2 I)^-gamma)
+  double grf_tau = 7.0;
+  double grf_sigma = 49.0;
+  double cfl = 0.4;             // dt = cfl * dx / max|u0|
+};
+
+struct DatagenConfig {
+  std::string pde = "burgers1d";  // burgers1d
+  std::string out = "data/burgers1d";  // writes <out>-train/ and <out>-test/
+  int n_train = 1000;
+  int n_test = 200;
+  int shards = 1;
+  int batch = 100;              // samples solved together
+  std::uint64_t seed = 0;
+  Burgers1dConfig burgers1d;
+};
+
+struct DataConfig {
+  std::string train = "data/burgers1d-train";  // dataset directory (manifest.json + shards)
+  std::string test = "data/burgers1d-test";
+  int n_train = 0;              // 0 = all samples
+  int n_test = 0;
+  int sub = 1;                  // spatial subsampling at read time
+  std::string normalize = "none";  // none | gaussian (unit-Gaussian, statistics of the training split)
+  int prefetch = 4;             // batches queued by the background reader
+  bool shuffle = true;
+  bool verify_checksums = true;
+};
+
+struct ModelConfig {
+  std::string name = "fno";
+  int dim = 1;                  // 1, 2 or 3 spatial dimensions
+  int in_channels = 1;
+  int out_channels = 1;
+  int width = 64;
+  std::vector<int> modes = {16};  // retained Fourier modes per dimension (one value broadcasts)
+  int layers = 4;
+  int projection_width = 128;
+  bool grid_embedding = true;
+  double padding = 0.0;         // domain padding, fraction of each spatial extent
+};
+
+struct TrainConfig {
+  int epochs = 500;
+  int batch_size = 20;          // global batch, split across data-parallel ranks
+  int grad_accum = 1;           // micro-steps per optimizer step
+  std::string optimizer = "adam";  // adam | adamw
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  std::string schedule = "step";   // none | step | cosine
+  int step_size = 100;          // epochs, for schedule: step
+  double gamma = 0.5;
+  double min_lr = 0.0;          // for schedule: cosine
+  int eval_every = 10;          // epochs
+  int checkpoint_every = 50;    // epochs
+  bool deterministic = false;
+};
+
+struct ParallelConfig {
+  std::string data = "auto";    // data-parallel ranks: auto or an integer
+  std::string modes = "1";      // mode-parallel ranks: auto or an integer
+  std::string backend = "auto"; // auto | nccl | mpi
+  double bucket_mb = 25.0;
+  bool bf16_compress = false;
+  double timeout_s = 300.0;     // collective watchdog
+};
+
+struct ProfileConfig {
+  bool enabled = false;
+  int warmup_steps = 5;
+  int steps = 20;               // profiled steps after warm-up
+  std::string peaks = "";       // file written by `fourmi bench peak`
+};
+
+struct Config {
+  RunConfig run;
+  DatagenConfig datagen;
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  ParallelConfig parallel;
+  ProfileConfig profile;
+};
+
+}  // namespace fourmi::config

@@ -1,0 +1,155 @@
+// schema.h — the single description of every config key: name, field and accepted values.
+//
+// `describe(visitor, struct)` lists the fields of one struct. The loader, the YAML
+// writer and the start-up table are visitors over this one description, so a key
+// cannot be parsed under one name and printed under another.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "fourmi/config/config.h"
+
+namespace fourmi::config {
+
+// A rule returns "" when the value is accepted, else a phrase saying what is accepted.
+template <class T>
+using Rule = std::function<std::string(const T&)>;
+
+template <class T>
+Rule<T> at_least(T lo) {
+  return [lo](const T& v) { return v >= lo ? std::string() : "a value >= " + std::to_string(lo); };
+}
+template <class T>
+Rule<T> in_range(T lo, T hi) {
+  return [lo, hi](const T& v) {
+    return (v >= lo && v <= hi) ? std::string()
+                                : "a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  };
+}
+inline Rule<double> positive() {
+  return [](const double& v) { return v > 0 ? std::string() : std::string("a value > 0"); };
+}
+inline Rule<std::string> one_of(std::initializer_list<const char*> options) {
+  std::vector<std::string> opts(options.begin(), options.end());
+  return [opts](const std::string& v) {
+    for (const auto& o : opts)
+      if (v == o) return std::string();
+    std::string s = "one of";
+    for (const auto& o : opts) s += " '" + o + "'";
+    return s;
+  };
+}
+inline Rule<std::string> auto_or_count() {
+  return [](const std::string& v) {
+    if (v == "auto") return std::string();
+    try {
+      size_t pos = 0;
+      int n = std::stoi(v, &pos);
+      if (pos == v.size() && n >= 1) return std::string();
+    } catch (...) {
+    }
+    return std::string("'auto' or an integer >= 1");
+  };
+}
+inline Rule<std::vector<int>> each_at_least(int lo) {
+  return [lo](const std::vector<int>& v) {
+    if (v.empty() || v.size() > 3) return std::string("a list of 1 to 3 integers >= ") + std::to_string(lo);
+    for (int x : v)
+      if (x < lo) return "a list of 1 to 3 integers >= " + std::to_string(lo);
+    return std::string();
+  };
+}
+
+template <class V> void describe(V& v, RunConfig& c) {
+  v("name", c.name);
+  v("dir", c.dir);
+  v("seed", c.seed);
+  v("device", c.device, one_of({"auto", "cpu", "cuda"}));
+  v("progress", c.progress);
+  v("tf32", c.tf32);
+}
+template <class V> void describe(V& v, Burgers1dConfig& c) {
+  v("resolution", c.resolution, at_least(16));
+  v("viscosity", c.viscosity, positive());
+  v("t_final", c.t_final, positive());
+  v("grf_gamma", c.grf_gamma, positive());
+  v("grf_tau", c.grf_tau, positive());
+  v("grf_sigma", c.grf_sigma, positive());
+  v("cfl", c.cfl, in_range(1e-3, 1.0));
+}
+template <class V> void describe(V& v, DatagenConfig& c) {
+  v("pde", c.pde, one_of({"burgers1d"}));
+  v("out", c.out);
+  v("n_train", c.n_train, at_least(1));
+  v("n_test", c.n_test, at_least(1));
+  v("shards", c.shards, at_least(1));
+  v("batch", c.batch, at_least(1));
+  v("seed", c.seed);
+  v.section("burgers1d", c.burgers1d);
+}
+template <class V> void describe(V& v, DataConfig& c) {
+  v("train", c.train);
+  v("test", c.test);
+  v("n_train", c.n_train, at_least(0));
+  v("n_test", c.n_test, at_least(0));
+  v("sub", c.sub, at_least(1));
+  v("normalize", c.normalize, one_of({"none", "gaussian"}));
+  v("prefetch", c.prefetch, at_least(1));
+  v("shuffle", c.shuffle);
+  v("verify_checksums", c.verify_checksums);
+}
+template <class V> void describe(V& v, ModelConfig& c) {
+  v("name", c.name, one_of({"fno"}));
+  v("dim", c.dim, in_range(1, 3));
+  v("in_channels", c.in_channels, at_least(1));
+  v("out_channels", c.out_channels, at_least(1));
+  v("width", c.width, at_least(1));
+  v("modes", c.modes, each_at_least(1));
+  v("layers", c.layers, at_least(1));
+  v("projection_width", c.projection_width, at_least(1));
+  v("grid_embedding", c.grid_embedding);
+  v("padding", c.padding, in_range(0.0, 1.0));
+}
+template <class V> void describe(V& v, TrainConfig& c) {
+  v("epochs", c.epochs, at_least(1));
+  v("batch_size", c.batch_size, at_least(1));
+  v("grad_accum", c.grad_accum, at_least(1));
+  v("optimizer", c.optimizer, one_of({"adam", "adamw"}));
+  v("lr", c.lr, positive());
+  v("weight_decay", c.weight_decay, at_least(0.0));
+  v("schedule", c.schedule, one_of({"none", "step", "cosine"}));
+  v("step_size", c.step_size, at_least(1));
+  v("gamma", c.gamma, in_range(0.0, 1.0));
+  v("min_lr", c.min_lr, at_least(0.0));
+  v("eval_every", c.eval_every, at_least(1));
+  v("checkpoint_every", c.checkpoint_every, at_least(1));
+  v("deterministic", c.deterministic);
+}
+template <class V> void describe(V& v, ParallelConfig& c) {
+  v("data", c.data, auto_or_count());
+  v("modes", c.modes, auto_or_count());
+  v("backend", c.backend, one_of({"auto", "nccl", "mpi"}));
+  v("bucket_mb", c.bucket_mb, positive());
+  v("bf16_compress", c.bf16_compress);
+  v("timeout_s", c.timeout_s, positive());
+}
+template <class V> void describe(V& v, ProfileConfig& c) {
+  v("enabled", c.enabled);
+  v("warmup_steps", c.warmup_steps, at_least(0));
+  v("steps", c.steps, at_least(1));
+  v("peaks", c.peaks);
+}
+template <class V> void describe(V& v, Config& c) {
+  v.section("run", c.run);
+  v.section("datagen", c.datagen);
+  v.section("data", c.data);
+  v.section("model", c.model);
+  v.section("train", c.train);
+  v.section("parallel", c.parallel);
+  v.section("profile", c.profile);
+}
+
+}  // namespace fourmi::config

@@ -1,0 +1,66 @@
+// dataset.h — a sharded dataset on disk: writer (used by generators) and reader (used by the loader).
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fourmi/data/manifest.h"
+#include "fourmi/data/shard_file.h"
+
+namespace fourmi::data {
+
+// Streams samples into `num_shards` shard files of near-equal size, accumulates the
+// per-channel statistics, and writes manifest.json last, so a dataset directory with a
+// manifest is always complete.
+class DatasetWriter {
+ public:
+  DatasetWriter(std::string dir, Manifest header, int num_shards);
+  // x: [k, *x_shape], y: [k, *y_shape]; any device/dtype (stored as float32).
+  void append(const torch::Tensor& x, const torch::Tensor& y);
+  Manifest finish();
+
+ private:
+  void open_next_shard();
+  std::string dir_;
+  Manifest manifest_;
+  int num_shards_;
+  std::vector<int64_t> shard_sizes_;
+  std::unique_ptr<ShardWriter> current_;
+  int current_index_ = -1;
+  std::vector<double> x_sum_, x_sq_, y_sum_, y_sq_;
+  double points_x_ = 0, points_y_ = 0;
+};
+
+// Random access to samples of a dataset directory. Shards are opened (and their checksum
+// verified) on first use only, so a rank touches only the shards holding its samples.
+// Not thread-safe: one thread reads (the loader's prefetch thread).
+class Dataset {
+ public:
+  Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit = 0);
+  const Manifest& manifest() const { return manifest_; }
+  const std::string& dir() const { return dir_; }
+  int64_t size() const { return size_; }
+  int sub() const { return sub_; }
+  std::vector<int64_t> x_shape() const { return subsampled_shape(manifest_.x_shape, sub_); }  // per sample, after sub
+  std::vector<int64_t> y_shape() const { return subsampled_shape(manifest_.y_shape, sub_); }
+  // Reads sample `index` into x_out / y_out (float32, shapes x_shape() / y_shape()).
+  // Throws naming the file, field and sample on NaN/Inf or a read failure.
+  void read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out);
+  // Reads the whole dataset (tests and small evaluations).
+  std::pair<torch::Tensor, torch::Tensor> read_all();
+
+ private:
+  ShardReader& shard(size_t s);
+  std::string dir_;
+  Manifest manifest_;
+  int sub_;
+  bool verify_;
+  int64_t size_;
+  std::vector<int64_t> shard_start_;
+  std::vector<std::unique_ptr<ShardReader>> readers_;
+};
+
+}  // namespace fourmi::data

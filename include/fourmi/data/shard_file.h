@@ -1,0 +1,56 @@
+// shard_file.h — one HDF5 shard: datasets /x and /y of float32 [N, C, n_1, ..., n_d],
+// chunked one sample per chunk so that a sample is one contiguous read.
+#pragma once
+
+#include <hdf5.h>
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace fourmi::data {
+
+// Writes a shard to "<path>.tmp" and renames it onto <path> in close(); a crash leaves
+// no file under the final name. Not thread-safe (serial HDF5).
+class ShardWriter {
+ public:
+  ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape, std::vector<int64_t> y_shape);
+  ~ShardWriter();
+  ShardWriter(const ShardWriter&) = delete;
+  ShardWriter& operator=(const ShardWriter&) = delete;
+  // x: [k, *x_shape], y: [k, *y_shape] float32 CPU, written at the current offset.
+  void append(const torch::Tensor& x, const torch::Tensor& y);
+  void close();
+  int64_t written() const { return written_; }
+
+ private:
+  void write(hid_t dataset, const torch::Tensor& t, const char* name);
+  std::string path_, tmp_path_;
+  int64_t num_samples_, written_ = 0;
+  hid_t file_ = -1, x_ = -1, y_ = -1;
+};
+
+// Reads samples of one shard, optionally subsampled along every spatial dimension.
+// Not thread-safe (serial HDF5): one reader thread per process.
+class ShardReader {
+ public:
+  explicit ShardReader(std::string path);
+  ~ShardReader();
+  ShardReader(const ShardReader&) = delete;
+  ShardReader& operator=(const ShardReader&) = delete;
+  int64_t num_samples() const { return num_samples_; }
+  const std::vector<int64_t>& shape(const char* field) const;
+  // Reads sample `index` of field "x" or "y" into `out` ([C, m_1, ..., m_d], float32, contiguous).
+  void read(const char* field, int64_t index, int sub, torch::Tensor& out) const;
+
+ private:
+  std::string path_;
+  hid_t file_ = -1, x_ = -1, y_ = -1;
+  int64_t num_samples_ = 0;
+  std::vector<int64_t> x_shape_, y_shape_;
+};
+
+// Spatial shape after subsampling by `sub` (every sub-th point, starting at 0).
+std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& sample_shape, int sub);
+
+}  // namespace fourmi::data

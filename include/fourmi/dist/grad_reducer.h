@@ -1,0 +1,66 @@
+// grad_reducer.h — data-parallel gradient synchronisation, bucketed and overlapped with backward.
+//
+// Contract: constructed with the same parameter list (same order, shapes) on every rank of
+// `comm`. Parameters are packed into buckets of about `bucket_bytes` in reverse registration
+// order (the order backward produces them). An autograd hook per parameter copies its gradient
+// into the bucket; when a bucket is complete, and every earlier bucket has been launched, its
+// all-reduce (SUM) starts, so communication overlaps the rest of backward and buckets are
+// launched in the same order on every rank. finish() waits for all buckets (on CUDA it orders
+// the current stream after them) and writes the reduced gradients back to `.grad`. The caller
+// scales the loss so that the SUM is the wanted average. With sync off (gradient-accumulation
+// micro-steps) the hooks do nothing and gradients accumulate locally.
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <vector>
+
+#include "fourmi/dist/communicator.h"
+
+namespace fourmi::dist {
+
+struct ReducerOptions {
+  int64_t bucket_bytes = 25 << 20;
+  bool bf16_compress = false;
+};
+
+class GradReducer {
+ public:
+  GradReducer(std::vector<torch::Tensor> params, Communicator& comm, ReducerOptions options);
+  ~GradReducer();
+  GradReducer(const GradReducer&) = delete;
+  GradReducer& operator=(const GradReducer&) = delete;
+
+  // Makes every rank's parameters equal to `root`'s.
+  void broadcast_parameters(int root = 0);
+  // Call before each backward: whether this backward's gradients are synchronised.
+  void prepare(bool sync);
+  // Call after backward when prepare(true) was called.
+  void finish();
+  size_t num_buckets() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;   // indices into params_
+    std::vector<int64_t> offsets; // element offset of each param in `flat`
+    torch::Tensor flat;           // float32 buffer on the params' device
+    torch::Tensor wire;           // bf16 copy when compressing
+    size_t pending = 0;
+    std::unique_ptr<Work> work;
+  };
+  void on_grad(size_t param, const torch::Tensor& grad);
+  void launch_ready();
+
+  std::vector<torch::Tensor> params_;
+  Communicator& comm_;
+  ReducerOptions options_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<size_t, size_t>> where_;  // param → (bucket, slot)
+  std::vector<bool> ready_;
+  size_t next_launch_ = 0;
+  bool sync_ = false;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace fourmi::dist

@@ -1,0 +1,21 @@
+// nccl_communicator.h — the NCCL backend (CUDA tensors). Compiled when NCCL is found.
+//
+// Contract: created collectively by every rank (rank 0 makes the unique id, MPI_Bcast sends
+// it), after MpiRuntime and after the CUDA device is set. The communicator is RAII (destroy
+// on destruction, abort on failure) and owns one high-priority communication stream. Each
+// collective waits (on the device) for the caller's current stream with an event, runs on the
+// communication stream, and its Work::wait() makes the caller's current stream wait for it:
+// the host never blocks on the GPU. The tensors' memory is recorded on the communication stream
+// so the caching allocator does not reuse it early. A watchdog thread aborts the communicator
+// and the job when a collective exceeds the timeout or NCCL reports an asynchronous error.
+#pragma once
+
+#include <memory>
+
+#include "fourmi/dist/communicator.h"
+
+namespace fourmi::dist {
+
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s);
+
+}  // namespace fourmi::dist

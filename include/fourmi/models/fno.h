@@ -1,0 +1,39 @@
+// fno.h — the Fourier Neural Operator (Li et al., ICLR 2021) for 1, 2 and 3 spatial dimensions.
+//
+//   x ─► [grid embedding] ─► lift (pointwise) ─► [pad] ─► L × (SpectralConv + pointwise skip, GELU)
+//     ─► [crop] ─► project (pointwise, GELU, pointwise) ─► y
+// Input and output are channels-first: [B, C, n_1, ..., n_d]. The grid may differ
+// from the training grid (discretisation invariance) as long as it holds the modes.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include "fourmi/config/config.h"
+#include "fourmi/models/pointwise.h"
+#include "fourmi/models/spectral_conv.h"
+
+namespace fourmi::models {
+
+class FNOImpl : public torch::nn::Module {
+ public:
+  explicit FNOImpl(const config::ModelConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  const config::ModelConfig& config() const { return config_; }
+  int64_t parameter_count() const;
+
+ private:
+  torch::Tensor add_grid(const torch::Tensor& x) const;
+
+  config::ModelConfig config_;
+  PointwiseLinear lift_{nullptr};
+  std::vector<SpectralConv> spectral_;
+  std::vector<PointwiseLinear> skip_;
+  PointwiseLinear project_hidden_{nullptr};
+  PointwiseLinear project_out_{nullptr};
+};
+TORCH_MODULE(FNO);
+
+}  // namespace fourmi::models

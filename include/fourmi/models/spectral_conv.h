@@ -1,0 +1,56 @@
+// spectral_conv.h — Fourier layer kernel: truncated FFT, per-mode channel mixing, inverse FFT.
+//
+// The retained modes of a d-dimensional real FFT are the 2^(d-1) "corners" of the
+// rfftn spectrum: along every dimension but the last, the lowest `modes[k]`
+// positive and the `modes[k]` most negative frequencies; along the last, the
+// lowest `modes[d-1]`. They are enumerated in a fixed order (corner-major, then
+// row-major inside a corner) into one flat index m = 0..total_modes()-1, and the
+// weights are one real tensor [total_modes, Cin, Cout, 2] viewed as complex inside
+// forward(): LibTorch's Adam squares gradients without a conjugate, so complex
+// parameters would get a wrong second moment.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <vector>
+
+namespace fourmi::models {
+
+struct SpectralConvOptions {
+  int in_channels = 1;
+  int out_channels = 1;
+  std::vector<int> modes;  // one entry per spatial dimension
+};
+
+class SpectralConvImpl : public torch::nn::Module {
+ public:
+  explicit SpectralConvImpl(SpectralConvOptions options);
+
+  // x: [B, Cin, n_1, ..., n_d] real → [B, Cout, n_1, ..., n_d] real.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int dim() const { return static_cast<int>(options_.modes.size()); }
+  int64_t total_modes() const { return total_modes_; }
+  const SpectralConvOptions& options() const { return options_; }
+
+  torch::Tensor weight;  // [total_modes, Cin, Cout, 2], real
+
+ private:
+  SpectralConvOptions options_;
+  int64_t total_modes_ = 0;
+};
+TORCH_MODULE(SpectralConv);
+
+// Gathers the retained modes of an rfftn spectrum `x_ft` [B, C, n_1, ..., n_d/2+1]
+// into [total_modes, B, C] in SpectralConv's flat order.
+torch::Tensor gather_modes(const torch::Tensor& x_ft, const std::vector<int>& modes);
+// The adjoint placement: scatters [total_modes, B, C] into a zero spectrum whose
+// last d sizes are `spectrum_sizes`.
+torch::Tensor scatter_modes(const torch::Tensor& flat, const std::vector<int>& modes,
+                            const std::vector<int64_t>& spectrum_sizes);
+// Checks that `modes` fit the spatial sizes; throws naming both when they do not.
+void check_modes_fit(const std::vector<int>& modes, c10::IntArrayRef spatial_sizes);
+
+}  // namespace fourmi::models

@@ -1,0 +1,76 @@
+// trainer.h — the training loop: model, loader, optimizer, gradient reducer and checkpoints,
+// all passed in. It never calls MPI or NCCL; collectives go through `data_comm`.
+//
+// Contract: every rank of the data-parallel group runs fit()/evaluate() with the same config
+// and the same number of steps (the Sampler guarantees it), so collectives line up. Rank 0 of
+// the group writes metrics and checkpoints; all ranks hold identical parameters.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "fourmi/config/config.h"
+#include "fourmi/data/dataset.h"
+#include "fourmi/data/loader.h"
+#include "fourmi/data/normalizer.h"
+#include "fourmi/dist/communicator.h"
+#include "fourmi/dist/grad_reducer.h"
+#include "fourmi/models/fno.h"
+#include "fourmi/train/metrics.h"
+
+namespace fourmi::train {
+
+struct EvalResult {
+  double rel_l2 = 0;   // mean relative L2 over the test samples
+  int64_t samples = 0;
+};
+
+struct FitResult {
+  int epochs_run = 0;
+  double final_train_loss = 0;
+  EvalResult final_eval;
+  double seconds = 0;
+  double samples_per_second = 0;
+  std::string last_checkpoint;
+};
+
+// Called after each optimizer step with (epoch, step, loss); used by benchmarks and profiling.
+using StepCallback = std::function<void(int, int64_t, double)>;
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
+
+class Trainer {
+ public:
+  Trainer(config::Config config, models::FNO model, torch::Device device, dist::Communicator& data_comm,
+          std::string run_dir);
+  // Trains train.epochs epochs (from the latest checkpoint when `resume`), evaluating on `test`.
+  FitResult fit(data::Dataset& train, data::Dataset& test, bool resume);
+  // Mean relative L2 on `test`, each data-parallel rank taking its share, decoded to physical units.
+  EvalResult evaluate(data::Dataset& test);
+  // Installs the unit-Gaussian normalisers of the training split when data.normalize is gaussian.
+  void use_normalization(const data::Manifest& train_manifest);
+  void set_step_callback(StepCallback cb) { on_step_ = std::move(cb); }
+  // One optimizer step on one batch (micro-steps, gradient sync, Adam); returns this rank's
+  // share of the global mean loss. Public for benchmarks that feed synthetic batches.
+  double train_step(const data::Batch& batch);
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  models::FNO& model() { return model_; }
+
+ private:
+  config::Config config_;
+  models::FNO model_;
+  torch::Device device_;
+  dist::Communicator& comm_;
+  std::string run_dir_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<dist::GradReducer> reducer_;
+  data::Normalizer x_norm_, y_norm_;
+  MetricsWriter metrics_;
+  StepCallback on_step_;
+};
+
+}  // namespace fourmi::train

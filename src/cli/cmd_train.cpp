@@ -1,0 +1,53 @@
+// cmd_train.cpp — `fourmi train`.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "fourmi/cli/commands.h"
+#include "fourmi/cli/load.h"
+#include "fourmi/cli/run_context.h"
+#include "fourmi/config/config_loader.h"
+#include "fourmi/train/trainer.h"
+#include "fourmi/util/fs.h"
+#include "fourmi/util/log.h"
+
+namespace fourmi::cli {
+
+int run_train(const CommonOptions& opts, bool resume) {
+  config::Config cfg = load_config(opts);
+  RunContext ctx(cfg);
+  if (cfg.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  const std::string run_dir = ctx.make_run_dir(cfg);
+  util::info("fourmi train: {} rank(s) via {}, device {}, backend {}", ctx.launch().world_size, ctx.launch().launcher,
+             ctx.device().str(), ctx.world().backend());
+  util::info("{}", config::format_table(cfg));
+  if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/config.yaml", config::to_yaml(cfg));
+
+  data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+  data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test);
+  check_data_fits_model(train, cfg.model);
+  check_data_fits_model(test, cfg.model);
+  if (cfg.train.batch_size < ctx.world().size())
+    throw std::runtime_error(fmt::format("train.batch_size {} is the global batch and must be at least the {} data-parallel ranks",
+                                         cfg.train.batch_size, ctx.world().size()));
+
+  train::Trainer trainer(cfg, build_model(cfg), ctx.device(), ctx.world(), run_dir);
+  util::info("model: FNO-{}D, {} parameters; data: {} train / {} test samples of x [{}]", cfg.model.dim,
+             trainer.model()->parameter_count(), train.size(), test.size(), fmt::join(train.x_shape(), ","));
+  auto result = trainer.fit(train, test, resume);
+  nlohmann::json summary = {{"epochs_run", result.epochs_run}, {"train_rel_l2", result.final_train_loss},
+                            {"test_rel_l2", result.final_eval.rel_l2}, {"test_samples", result.final_eval.samples},
+                            {"seconds", result.seconds}, {"samples_per_second", result.samples_per_second},
+                            {"ranks", ctx.world().size()}, {"device", ctx.device().str()},
+                            {"checkpoint", result.last_checkpoint}};
+  if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/result.json", summary.dump(2) + "\n");
+  util::info("test relative L2 error: {:.5f} ({} samples)", result.final_eval.rel_l2, result.final_eval.samples);
+  util::info("metrics:    {}/metrics.jsonl", run_dir);
+  util::info("checkpoint: {}", result.last_checkpoint);
+  util::info("config:     {}/config.yaml", run_dir);
+  return 0;
+}
+
+}  // namespace fourmi::cli

@@ -1,0 +1,74 @@
+#include "fourmi/cli/run_context.h"
+
+#include <fmt/format.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "fourmi/util/fs.h"
+#include "fourmi/util/log.h"
+
+#ifdef FOURMI_HAVE_NCCL
+#include "fourmi/dist/nccl_communicator.h"
+#endif
+#if __has_include(<c10/cuda/CUDAFunctions.h>)
+#include <c10/cuda/CUDAFunctions.h>
+#define FOURMI_HAVE_C10_CUDA 1
+#else
+#define FOURMI_HAVE_C10_CUDA 0
+#endif
+
+namespace fourmi::cli {
+
+torch::Device select_device(const std::string& requested, const dist::LaunchInfo& launch) {
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (requested == "cpu" || (requested == "auto" && gpus == 0)) return torch::kCPU;
+  if (gpus == 0) throw std::runtime_error("run.device is 'cuda' but no CUDA device is visible; use run.device=cpu or auto");
+  if (launch.local_size > gpus)
+    throw std::runtime_error(fmt::format("{} ranks on host {} but only {} visible GPUs: start at most one rank per GPU "
+                                         "(mpirun -np / srun --ntasks-per-node) or set run.device=cpu",
+                                         launch.local_size, launch.host, gpus));
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % gpus));
+}
+
+RunContext::RunContext(const config::Config& config) : launch_(dist::detect_launch()) {
+  util::set_log_rank(launch_.rank, launch_.world_size);
+  if (launch_.multi_rank()) {
+    mpi_ = std::make_unique<dist::MpiRuntime>();
+  }
+  device_ = select_device(config.run.device, launch_);
+  at::globalContext().setAllowTF32CuBLAS(config.run.tf32);
+  at::globalContext().setAllowTF32CuDNN(config.run.tf32);
+#if FOURMI_HAVE_C10_CUDA
+  if (device_.is_cuda()) c10::cuda::set_device(device_.index());
+#endif
+  std::string backend = config.parallel.backend;
+  if (!launch_.multi_rank()) {
+    world_ = dist::make_local_communicator();
+  } else if (backend == "nccl" || (backend == "auto" && device_.is_cuda())) {
+#ifdef FOURMI_HAVE_NCCL
+    if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
+    world_ = dist::make_nccl_world_communicator(device_.index(), config.parallel.timeout_s);
+#else
+    throw std::runtime_error("parallel.backend 'nccl': this fourmi was built without NCCL; use parallel.backend=mpi");
+#endif
+  } else {
+    world_ = dist::make_mpi_world_communicator(config.parallel.timeout_s);
+  }
+  world_->set_log(&comm_log_);
+}
+
+RunContext::~RunContext() {
+  world_.reset();
+  mpi_.reset();
+}
+
+std::string RunContext::make_run_dir(const config::Config& config) {
+  std::string dir = (std::filesystem::path(config.run.dir) / config.run.name).string();
+  if (launch_.rank == 0) util::make_dirs(dir);
+  world_->barrier();
+  return dir;
+}
+
+}  // namespace fourmi::cli

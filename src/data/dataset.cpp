@@ -1,0 +1,152 @@
+#include "fourmi/data/dataset.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+#include "fourmi/util/fs.h"
+
+namespace fourmi::data {
+
+DatasetWriter::DatasetWriter(std::string dir, Manifest header, int num_shards)
+    : dir_(std::move(dir)), manifest_(std::move(header)), num_shards_(num_shards) {
+  if (manifest_.num_samples < num_shards_)
+    throw std::invalid_argument(fmt::format("{}: {} samples cannot fill {} shards", dir_, manifest_.num_samples, num_shards_));
+  util::make_dirs(dir_);
+  std::filesystem::remove(std::filesystem::path(dir_) / "manifest.json");  // incomplete until finish()
+  for (int s = 0; s < num_shards_; ++s)
+    shard_sizes_.push_back(manifest_.num_samples / num_shards_ + (s < manifest_.num_samples % num_shards_ ? 1 : 0));
+  const auto cx = manifest_.x_shape[0], cy = manifest_.y_shape[0];
+  x_sum_.assign(cx, 0), x_sq_.assign(cx, 0), y_sum_.assign(cy, 0), y_sq_.assign(cy, 0);
+  manifest_.shards.clear();
+}
+
+void DatasetWriter::open_next_shard() {
+  ++current_index_;
+  std::string file = shard_file_name(manifest_.name, current_index_, num_shards_);
+  current_ = std::make_unique<ShardWriter>((std::filesystem::path(dir_) / file).string(), shard_sizes_[current_index_],
+                                           manifest_.x_shape, manifest_.y_shape);
+  manifest_.shards.push_back({file, shard_sizes_[current_index_], ""});
+}
+
+void DatasetWriter::append(const torch::Tensor& x_in, const torch::Tensor& y_in) {
+  torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32), y = y_in.to(torch::kCPU, torch::kFloat32);
+  auto accumulate = [](const torch::Tensor& t, std::vector<double>& sum, std::vector<double>& sq, double& pts) {
+    torch::Tensor d = t.to(torch::kFloat64).transpose(0, 1).reshape({t.size(1), -1});
+    auto s = d.sum(1), q = (d * d).sum(1);
+    for (int64_t c = 0; c < d.size(0); ++c) sum[c] += s[c].item<double>(), sq[c] += q[c].item<double>();
+    pts += static_cast<double>(d.size(1));
+  };
+  accumulate(x, x_sum_, x_sq_, points_x_);
+  accumulate(y, y_sum_, y_sq_, points_y_);
+  int64_t offset = 0;
+  while (offset < x.size(0)) {
+    if (!current_ || current_->written() == shard_sizes_[current_index_]) {
+      if (current_) {
+        current_->close();
+        current_.reset();
+      }
+      open_next_shard();
+    }
+    int64_t room = shard_sizes_[current_index_] - current_->written();
+    int64_t take = std::min(room, x.size(0) - offset);
+    current_->append(x.narrow(0, offset, take), y.narrow(0, offset, take));
+    offset += take;
+  }
+}
+
+Manifest DatasetWriter::finish() {
+  if (current_) {
+    current_->close();
+    current_.reset();
+  }
+  if (static_cast<int>(manifest_.shards.size()) != num_shards_)
+    throw std::logic_error(fmt::format("{}: finished after {} of {} shards", dir_, manifest_.shards.size(), num_shards_));
+  for (auto& s : manifest_.shards) s.crc32 = util::file_crc32((std::filesystem::path(dir_) / s.file).string());
+  auto finalize = [](const std::vector<double>& sum, const std::vector<double>& sq, double n, FieldStats& out) {
+    out.mean.clear(), out.std.clear();
+    for (size_t c = 0; c < sum.size(); ++c) {
+      double mean = sum[c] / n;
+      out.mean.push_back(mean);
+      out.std.push_back(std::sqrt(std::max(sq[c] / n - mean * mean, 0.0)));
+    }
+  };
+  finalize(x_sum_, x_sq_, points_x_, manifest_.x_stats);
+  finalize(y_sum_, y_sq_, points_y_, manifest_.y_stats);
+  manifest_.save(dir_);
+  return manifest_;
+}
+
+Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit)
+    : dir_(std::move(dir)), manifest_(Manifest::load(dir_)), sub_(sub), verify_(verify_checksums) {
+  size_ = manifest_.num_samples;
+  if (limit > 0) {
+    if (limit > size_)
+      throw std::runtime_error(fmt::format("{}: {} samples asked for (data.n_train/n_test) but the dataset holds {}", dir_, limit, size_));
+    size_ = limit;
+  }
+  int64_t start = 0;
+  for (const auto& s : manifest_.shards) {
+    shard_start_.push_back(start);
+    start += s.num_samples;
+    auto path = std::filesystem::path(dir_) / s.file;
+    if (!std::filesystem::exists(path))
+      throw std::runtime_error(fmt::format("{}: shard listed in manifest.json is missing", path.string()));
+  }
+  readers_.resize(manifest_.shards.size());
+}
+
+ShardReader& Dataset::shard(size_t s) {
+  if (!readers_[s]) {
+    const auto& info = manifest_.shards[s];
+    std::string path = (std::filesystem::path(dir_) / info.file).string();
+    if (verify_) {
+      std::string crc = util::file_crc32(path);
+      if (crc != info.crc32)
+        throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
+                                             path, crc, info.crc32));
+    }
+    auto reader = std::make_unique<ShardReader>(path);
+    if (reader->num_samples() != info.num_samples)
+      throw std::runtime_error(fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
+    if (reader->shape("x") != manifest_.x_shape || reader->shape("y") != manifest_.y_shape)
+      throw std::runtime_error(fmt::format("{}: sample shapes x [{}] y [{}] differ from manifest.json's x [{}] y [{}]", path,
+                                           fmt::join(reader->shape("x"), ","), fmt::join(reader->shape("y"), ","),
+                                           fmt::join(manifest_.x_shape, ","), fmt::join(manifest_.y_shape, ",")));
+    readers_[s] = std::move(reader);
+  }
+  return *readers_[s];
+}
+
+void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
+  if (index < 0 || index >= size_) throw std::out_of_range(fmt::format("{}: sample {} out of range [0, {})", dir_, index, size_));
+  size_t s = std::upper_bound(shard_start_.begin(), shard_start_.end(), index) - shard_start_.begin() - 1;
+  int64_t local = index - shard_start_[s];
+  ShardReader& r = shard(s);
+  r.read("x", local, sub_, x_out);
+  r.read("y", local, sub_, y_out);
+  for (auto [t, name] : {std::pair<torch::Tensor*, const char*>{&x_out, "x"}, {&y_out, "y"}}) {
+    if (!torch::isfinite(*t).all().item<bool>())
+      throw std::runtime_error(fmt::format("{}: /{} sample {} (dataset sample {}) contains NaN or Inf",
+                                           (std::filesystem::path(dir_) / manifest_.shards[s].file).string(), name, local, index));
+  }
+}
+
+std::pair<torch::Tensor, torch::Tensor> Dataset::read_all() {
+  auto xs = x_shape(), ys = y_shape();
+  xs.insert(xs.begin(), size_);
+  ys.insert(ys.begin(), size_);
+  torch::Tensor x = torch::empty(xs), y = torch::empty(ys);
+  for (int64_t i = 0; i < size_; ++i) {
+    torch::Tensor xi = x[i], yi = y[i];
+    read(i, xi, yi);
+  }
+  return {x, y};
+}
+
+}  // namespace fourmi::data

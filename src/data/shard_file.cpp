@@ -1,0 +1,162 @@
+#include "fourmi/data/shard_file.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "fourmi/util/fs.h"
+
+namespace fourmi::data {
+namespace {
+
+struct SilenceHdf5 {  // fourmi reports HDF5 failures itself, naming the file and dataset
+  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const SilenceHdf5 silence_hdf5;
+
+std::vector<hsize_t> to_hsize(int64_t n, const std::vector<int64_t>& shape) {
+  std::vector<hsize_t> d{static_cast<hsize_t>(n)};
+  for (auto s : shape) d.push_back(static_cast<hsize_t>(s));
+  return d;
+}
+
+hid_t create_field(hid_t file, const char* name, int64_t n, const std::vector<int64_t>& shape, const std::string& path) {
+  auto dims = to_hsize(n, shape);
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+  auto chunk = dims;
+  chunk[0] = 1;  // one sample per chunk
+  H5Pset_chunk(plist, static_cast<int>(chunk.size()), chunk.data());
+  hid_t ds = H5Dcreate2(file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, plist, H5P_DEFAULT);
+  H5Pclose(plist);
+  H5Sclose(space);
+  if (ds < 0) throw std::runtime_error(fmt::format("{}: cannot create dataset /{}", path, name));
+  return ds;
+}
+
+std::vector<int64_t> field_shape(hid_t ds, const std::string& path, const char* name, int64_t* n) {
+  hid_t space = H5Dget_space(ds);
+  int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 2 || rank > 5) {
+    H5Sclose(space);
+    throw std::runtime_error(fmt::format("{}: dataset /{} has rank {}; accepted: [N, C, n_1..n_d] with d in 1..3", path, name, rank));
+  }
+  std::vector<hsize_t> dims(rank);
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  H5Sclose(space);
+  hid_t type = H5Dget_type(ds);
+  bool is_f32 = H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 4;
+  H5Tclose(type);
+  if (!is_f32) throw std::runtime_error(fmt::format("{}: dataset /{} is not float32; accepted: float32", path, name));
+  *n = static_cast<int64_t>(dims[0]);
+  return std::vector<int64_t>(dims.begin() + 1, dims.end());
+}
+
+}  // namespace
+
+std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& shape, int sub) {
+  std::vector<int64_t> out = shape;
+  for (size_t k = 1; k < out.size(); ++k) out[k] = (shape[k] + sub - 1) / sub;
+  return out;
+}
+
+ShardWriter::ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape, std::vector<int64_t> y_shape)
+    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), num_samples_(num_samples) {
+  file_ = H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot create HDF5 file", tmp_path_));
+  x_ = create_field(file_, "x", num_samples, x_shape, tmp_path_);
+  y_ = create_field(file_, "y", num_samples, y_shape, tmp_path_);
+}
+
+ShardWriter::~ShardWriter() {
+  if (file_ >= 0) {  // not closed: abandoned, remove the temporary
+    H5Dclose(x_);
+    H5Dclose(y_);
+    H5Fclose(file_);
+    std::remove(tmp_path_.c_str());
+  }
+}
+
+void ShardWriter::write(hid_t ds, const torch::Tensor& t, const char* name) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  hid_t fspace = H5Dget_space(ds);
+  int rank = H5Sget_simple_extent_ndims(fspace);
+  std::vector<hsize_t> dims(rank), start(rank, 0), count(rank);
+  H5Sget_simple_extent_dims(fspace, dims.data(), nullptr);
+  count = dims;
+  start[0] = static_cast<hsize_t>(written_);
+  count[0] = static_cast<hsize_t>(c.size(0));
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
+  herr_t rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, c.data_ptr<float>());
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  if (rc < 0) throw std::runtime_error(fmt::format("{}: writing /{} samples {}..{} failed (disk full?)", tmp_path_, name, written_, written_ + c.size(0)));
+}
+
+void ShardWriter::append(const torch::Tensor& x, const torch::Tensor& y) {
+  if (written_ + x.size(0) > num_samples_)
+    throw std::logic_error(fmt::format("{}: more samples appended than the {} declared", path_, num_samples_));
+  write(x_, x, "x");
+  write(y_, y, "y");
+  written_ += x.size(0);
+}
+
+void ShardWriter::close() {
+  if (written_ != num_samples_)
+    throw std::logic_error(fmt::format("{}: closed after {} of {} samples", path_, written_, num_samples_));
+  H5Dclose(x_);
+  H5Dclose(y_);
+  herr_t rc = H5Fclose(file_);
+  file_ = -1;
+  if (rc < 0) throw std::runtime_error(fmt::format("{}: closing the HDF5 file failed", tmp_path_));
+  util::commit_file(tmp_path_, path_);
+}
+
+ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
+  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot open as HDF5 (missing, truncated or not HDF5)", path_));
+  x_ = H5Dopen2(file_, "x", H5P_DEFAULT);
+  y_ = H5Dopen2(file_, "y", H5P_DEFAULT);
+  if (x_ < 0 || y_ < 0) throw std::runtime_error(fmt::format("{}: missing dataset /{}; a shard holds /x and /y", path_, x_ < 0 ? "x" : "y"));
+  int64_t nx = 0, ny = 0;
+  x_shape_ = field_shape(x_, path_, "x", &nx);
+  y_shape_ = field_shape(y_, path_, "y", &ny);
+  if (nx != ny) throw std::runtime_error(fmt::format("{}: /x has {} samples but /y has {}", path_, nx, ny));
+  num_samples_ = nx;
+}
+
+ShardReader::~ShardReader() {
+  if (x_ >= 0) H5Dclose(x_);
+  if (y_ >= 0) H5Dclose(y_);
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+const std::vector<int64_t>& ShardReader::shape(const char* field) const {
+  return field[0] == 'x' ? x_shape_ : y_shape_;
+}
+
+void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor& out) const {
+  hid_t ds = field[0] == 'x' ? x_ : y_;
+  const auto& shape = this->shape(field);
+  const int rank = static_cast<int>(shape.size()) + 1;
+  std::vector<hsize_t> start(rank, 0), stride(rank, 1), count(rank), block(rank, 1);
+  start[0] = static_cast<hsize_t>(index);
+  count[0] = 1;
+  count[1] = static_cast<hsize_t>(shape[0]);
+  for (int k = 2; k < rank; ++k) {
+    stride[k] = static_cast<hsize_t>(sub);
+    count[k] = static_cast<hsize_t>((shape[k - 1] + sub - 1) / sub);
+  }
+  hid_t fspace = H5Dget_space(ds);
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), stride.data(), count.data(), block.data());
+  hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
+  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out.data_ptr<float>());
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  if (rc < 0) throw std::runtime_error(fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
+}
+
+}  // namespace fourmi::data

@@ -1,0 +1,127 @@
+#include "fourmi/dist/grad_reducer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+namespace fourmi::dist {
+
+GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, ReducerOptions options)
+    : params_(std::move(params)), comm_(comm), options_(options), alive_(std::make_shared<bool>(true)) {
+  where_.resize(params_.size());
+  ready_.assign(params_.size(), false);
+  // Reverse registration order ≈ the order backward produces gradients.
+  Bucket current;
+  int64_t bytes = 0, elems = 0;
+  auto close_bucket = [&]() {
+    if (current.params.empty()) return;
+    current.flat = torch::zeros({elems}, params_[current.params[0]].options().dtype(torch::kFloat32));
+    buckets_.push_back(std::move(current));
+    current = Bucket{};
+    bytes = elems = 0;
+  };
+  for (size_t k = params_.size(); k-- > 0;) {
+    const auto& p = params_[k];
+    if (p.scalar_type() != torch::kFloat32)
+      throw std::invalid_argument(fmt::format("GradReducer: parameter {} is {}; accepted: float32 (keep complex weights as real [...,2])",
+                                              k, c10::toString(p.scalar_type())));
+    if (!current.params.empty() && p.device() != params_[current.params[0]].device()) close_bucket();
+    where_[k] = {buckets_.size(), current.params.size()};
+    current.params.push_back(k);
+    current.offsets.push_back(elems);
+    elems += p.numel();
+    bytes += p.numel() * 4;
+    if (bytes >= options_.bucket_bytes) close_bucket();
+  }
+  close_bucket();
+  for (size_t k = 0; k < params_.size(); ++k) {
+    std::weak_ptr<bool> alive = alive_;
+    params_[k].register_hook([this, k, alive](const torch::Tensor& grad) {
+      if (alive.lock()) on_grad(k, grad);
+      return grad;
+    });
+  }
+}
+
+GradReducer::~GradReducer() { *alive_ = false; }
+
+void GradReducer::broadcast_parameters(int root) {
+  torch::NoGradGuard no_grad;
+  for (auto& b : buckets_) {
+    for (size_t i = 0; i < b.params.size(); ++i)
+      b.flat.narrow(0, b.offsets[i], params_[b.params[i]].numel()).copy_(params_[b.params[i]].detach().reshape(-1));
+    comm_.broadcast(b.flat, root);
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      auto& p = params_[b.params[i]];
+      p.detach().copy_(b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes()));
+    }
+  }
+}
+
+void GradReducer::prepare(bool sync) {
+  sync_ = sync;
+  if (!sync) return;
+  next_launch_ = 0;
+  std::fill(ready_.begin(), ready_.end(), false);
+  for (auto& b : buckets_) {
+    b.pending = b.params.size();
+    b.work.reset();
+  }
+}
+
+void GradReducer::on_grad(size_t k, const torch::Tensor& grad) {
+  if (!sync_ || ready_[k]) return;
+  auto [bi, slot] = where_[k];
+  Bucket& b = buckets_[bi];
+  torch::NoGradGuard no_grad;
+  torch::Tensor view = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
+  const auto& acc = params_[k].grad();
+  if (acc.defined()) view.copy_((acc + grad).reshape(-1));  // earlier micro-steps' gradients
+  else view.copy_(grad.reshape(-1));
+  ready_[k] = true;
+  if (--b.pending == 0) launch_ready();
+}
+
+void GradReducer::launch_ready() {
+  while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
+    Bucket& b = buckets_[next_launch_++];
+    if (options_.bf16_compress) {
+      b.wire = b.flat.to(torch::kBFloat16);
+      b.work = comm_.all_reduce_async(b.wire, ReduceOp::kSum);
+    } else {
+      b.work = comm_.all_reduce_async(b.flat, ReduceOp::kSum);
+    }
+  }
+}
+
+void GradReducer::finish() {
+  if (!sync_) return;
+  torch::NoGradGuard no_grad;
+  // Parameters that received no gradient this step contribute zeros, so every rank still
+  // launches every bucket, in order.
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (ready_[k]) continue;
+    auto [bi, slot] = where_[k];
+    Bucket& b = buckets_[bi];
+    torch::Tensor view = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
+    const auto& acc = params_[k].grad();
+    if (acc.defined()) view.copy_(acc.reshape(-1));
+    else view.zero_();
+    ready_[k] = true;
+    --b.pending;
+  }
+  launch_ready();
+  for (auto& b : buckets_) {
+    b.work->wait();
+    if (options_.bf16_compress) b.flat.copy_(b.wire);
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      auto& p = params_[b.params[i]];
+      torch::Tensor reduced = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
+      if (p.grad().defined()) p.mutable_grad().copy_(reduced);
+      else p.mutable_grad() = reduced.clone();
+    }
+    b.work.reset();
+  }
+  sync_ = false;
+}
+
+}  // namespace fourmi::dist

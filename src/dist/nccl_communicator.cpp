@@ -1,0 +1,278 @@
+#ifdef FOURMI_HAVE_NCCL
+#include "fourmi/dist/nccl_communicator.h"
+
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime.h>
+#include <fmt/format.h>
+#include <mpi.h>
+#include <nccl.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "fourmi/dist/mpi_communicator.h"
+
+namespace fourmi::dist {
+namespace {
+
+std::string host() {
+  char h[256] = {0};
+  ::gethostname(h, sizeof(h) - 1);
+  return h;
+}
+
+ncclDataType_t nccl_type(const torch::Tensor& t, const char* op) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return ncclFloat32;
+    case torch::kFloat64: return ncclFloat64;
+    case torch::kFloat16: return ncclFloat16;
+    case torch::kBFloat16: return ncclBfloat16;
+    case torch::kInt32: return ncclInt32;
+    case torch::kInt64: return ncclInt64;
+    case torch::kUInt8: return ncclUint8;
+    case torch::kBool: return ncclUint8;
+    default:
+      throw std::invalid_argument(fmt::format("NCCL {}: dtype {} is not supported; accepted: float16/32/64, bfloat16, int32, int64, uint8, complex64/128",
+                                              op, c10::toString(t.scalar_type())));
+  }
+}
+
+ncclRedOp_t nccl_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kAvg: return ncclAvg;
+    case ReduceOp::kMax: return ncclMax;
+    case ReduceOp::kMin: return ncclMin;
+    default: return ncclSum;
+  }
+}
+
+// Complex tensors travel as their real view: sums and averages are element-wise.
+torch::Tensor wire_view(const torch::Tensor& t, ReduceOp op, const char* what) {
+  if (!t.is_complex()) return t;
+  if (op == ReduceOp::kMax || op == ReduceOp::kMin)
+    throw std::invalid_argument(fmt::format("NCCL {}: max/min are not defined for complex tensors; accepted: sum, avg", what));
+  return torch::view_as_real(t);
+}
+
+struct Pending {
+  cudaEvent_t done;
+  std::string op;
+  std::chrono::steady_clock::time_point start;
+};
+
+class NcclCommunicator : public Communicator {
+ public:
+  NcclCommunicator(ncclComm_t comm, int device, std::string group, double timeout_s)
+      : comm_(comm), device_(device), timeout_s_(timeout_s), stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device)) {
+    group_ = std::move(group);
+    check(ncclCommUserRank(comm_, &rank_), "comm_user_rank");
+    check(ncclCommCount(comm_, &size_), "comm_count");
+    watchdog_ = std::thread([this] { watch(); });
+  }
+  ~NcclCommunicator() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    watchdog_.join();
+    for (auto& p : pending_) cudaEventDestroy(p.done);
+    if (comm_) {
+      if (std::uncaught_exceptions() > 0) ncclCommAbort(comm_);  // peers may be stuck: do not wait for them
+      else ncclCommDestroy(comm_);
+    }
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "nccl"; }
+
+  void check(ncclResult_t rc, const char* op) {
+    if (rc == ncclSuccess || rc == ncclInProgress) return;
+    abort_job(fmt::format("NCCL {} on group '{}' failed on rank {} ({}), NCCL {}.{}.{}: {} ({})", op, group_, rank_, host(),
+                          NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH, ncclGetErrorString(rc), ncclGetLastError(comm_)));
+  }
+
+  class NcclWork : public Work {
+   public:
+    NcclWork(cudaEvent_t done, int device, std::function<void()> on_done) : done_(done), device_(device), on_done_(std::move(on_done)) {}
+    void wait() override {
+      if (waited_) return;
+      waited_ = true;
+      // The caller's stream waits on the device; the host does not block.
+      cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device_).stream(), done_, 0);
+      if (on_done_) on_done_();
+    }
+
+   private:
+    cudaEvent_t done_;
+    int device_;
+    std::function<void()> on_done_;
+    bool waited_ = false;
+  };
+
+  // Orders the comm stream after the caller's stream, runs `enqueue`, records completion.
+  template <class F>
+  std::unique_ptr<Work> launch(const char* op, std::initializer_list<torch::Tensor> tensors, int64_t bytes, F enqueue,
+                               std::function<void()> after = {}) {
+    for (const auto& t : tensors) {
+      if (!t.is_cuda() || t.get_device() != device_)
+        throw std::invalid_argument(fmt::format("NCCL {}: tensor on {} but this rank's communicator is on cuda:{}; the NCCL backend takes CUDA tensors of its device",
+                                                op, t.device().str(), device_));
+      if (!t.is_contiguous()) throw std::invalid_argument(fmt::format("NCCL {}: tensor must be contiguous", op));
+    }
+    c10::cuda::CUDAGuard guard(device_);
+    auto caller = c10::cuda::getCurrentCUDAStream(device_);
+    cudaEvent_t ready, done;
+    cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
+    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    cudaEventRecord(ready, caller.stream());
+    cudaStreamWaitEvent(stream_.stream(), ready, 0);
+    cudaEventDestroy(ready);
+    double start = log_ ? log_->now() : 0.0;
+    enqueue(stream_.stream());
+    cudaEventRecord(done, stream_.stream());
+    for (const auto& t : tensors) c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back({done, op, std::chrono::steady_clock::now()});
+    }
+    cv_.notify_all();
+    if (log_) {
+      // Host-side enqueue time; the profile area replaces it with CUDA-event times when profiling.
+      log_->add({op, group_, dtype_name(*tensors.begin()), bytes, size_, start, log_->now() - start});
+    }
+    return std::make_unique<NcclWork>(done, device_, std::move(after));
+  }
+
+  std::unique_ptr<Work> all_reduce_async(torch::Tensor& t, ReduceOp op) override {
+    torch::Tensor w = wire_view(t, op, "all_reduce");
+    return launch("all_reduce", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
+      check(ncclAllReduce(w.data_ptr(), w.data_ptr(), w.numel(), nccl_type(w, "all_reduce"), nccl_op(op), comm_, s), "all_reduce");
+    });
+  }
+  void broadcast(torch::Tensor& t, int root) override {
+    torch::Tensor w = wire_view(t, ReduceOp::kSum, "broadcast");
+    launch("broadcast", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
+      check(ncclBroadcast(w.data_ptr(), w.data_ptr(), w.numel(), nccl_type(w, "broadcast"), root, comm_, s), "broadcast");
+    })->wait();
+  }
+  torch::Tensor all_gather(const torch::Tensor& in) override {
+    torch::Tensor t = wire_view(in.contiguous(), ReduceOp::kSum, "all_gather");
+    auto shape = in.sizes().vec();
+    if (shape.empty()) shape.push_back(1);
+    shape[0] *= size_;
+    torch::Tensor out = torch::empty(shape, in.options());
+    torch::Tensor ow = wire_view(out, ReduceOp::kSum, "all_gather");
+    launch("all_gather", {t, ow}, ow.numel() * ow.element_size(), [&](cudaStream_t s) {
+      check(ncclAllGather(t.data_ptr(), ow.data_ptr(), t.numel(), nccl_type(t, "all_gather"), comm_, s), "all_gather");
+    })->wait();
+    return out;
+  }
+  torch::Tensor reduce_scatter(const torch::Tensor& in, ReduceOp op) override {
+    if (in.dim() == 0 || in.size(0) % size_ != 0)
+      throw std::invalid_argument(fmt::format("reduce_scatter: dim 0 must be divisible by the group size {}", size_));
+    torch::Tensor t = wire_view(in.contiguous(), op, "reduce_scatter");
+    auto shape = in.sizes().vec();
+    shape[0] /= size_;
+    torch::Tensor out = torch::empty(shape, in.options());
+    torch::Tensor ow = wire_view(out, op, "reduce_scatter");
+    launch("reduce_scatter", {t, ow}, t.numel() * t.element_size(), [&](cudaStream_t s) {
+      check(ncclReduceScatter(t.data_ptr(), ow.data_ptr(), ow.numel(), nccl_type(t, "reduce_scatter"), nccl_op(op), comm_, s),
+            "reduce_scatter");
+    })->wait();
+    return out;
+  }
+  void barrier() override {
+    torch::Tensor t = torch::zeros({1}, torch::TensorOptions().device(torch::kCUDA, device_));
+    all_reduce(t, ReduceOp::kSum);
+    c10::cuda::getCurrentCUDAStream(device_).synchronize();
+  }
+  std::unique_ptr<Communicator> split(int color, int key, const std::string& group) override {
+    ncclComm_t sub = nullptr;
+    check(ncclCommSplit(comm_, color, key, &sub, nullptr), "comm_split");
+    auto c = std::make_unique<NcclCommunicator>(sub, device_, group, timeout_s_);
+    c->set_log(log_);
+    return c;
+  }
+  [[noreturn]] void abort_impl(const std::string& message, int code) override {
+    if (comm_) ncclCommAbort(comm_);
+    comm_ = nullptr;
+    abort_all_ranks(message, code);
+  }
+
+ private:
+  // Retires finished collectives; aborts on an overdue one or an asynchronous NCCL error.
+  void watch() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      auto now = std::chrono::steady_clock::now();
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        cudaError_t q = cudaEventQuery(it->done);
+        if (q == cudaSuccess) {
+          cudaEventDestroy(it->done);
+          it = pending_.erase(it);
+          continue;
+        }
+        double waited = std::chrono::duration<double>(now - it->start).count();
+        if (waited > timeout_s_) {
+          std::string op = it->op;
+          lock.unlock();
+          abort_job(fmt::format("NCCL {} on group '{}' did not complete within {:.0f} s (parallel.timeout_s) on rank {} ({}): another rank of the {} "
+                                "did not arrive (it failed, hangs, or called collectives in another order)",
+                                op, group_, timeout_s_, rank_, host(), size_), 1);
+        }
+        ++it;
+      }
+      ncclResult_t async = ncclSuccess;
+      if (comm_ && ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress) {
+        lock.unlock();
+        check(async, "asynchronous error");
+      }
+    }
+  }
+
+  ncclComm_t comm_;
+  int device_;
+  double timeout_s_;
+  c10::cuda::CUDAStream stream_;
+  int rank_ = 0, size_ = 1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<Pending> pending_;
+  bool stopping_ = false;
+  std::thread watchdog_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  ncclUniqueId id;
+  if (rank == 0) {
+    ncclResult_t rc = ncclGetUniqueId(&id);
+    if (rc != ncclSuccess) abort_all_ranks(fmt::format("ncclGetUniqueId failed: {}", ncclGetErrorString(rc)));
+  }
+  MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD);  // MPI only bootstraps
+  c10::cuda::CUDAGuard guard(device_index);
+  ncclComm_t comm = nullptr;
+  ncclResult_t rc = ncclCommInitRank(&comm, size, id, rank);
+  if (rc != ncclSuccess)
+    abort_all_ranks(fmt::format("ncclCommInitRank failed on rank {} ({}) device cuda:{}: {}", rank, host(), device_index, ncclGetErrorString(rc)));
+  return std::make_unique<NcclCommunicator>(comm, device_index, "world", timeout_s);
+}
+
+}  // namespace fourmi::dist
+#endif  // FOURMI_HAVE_NCCL

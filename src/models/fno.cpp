@@ -1,0 +1,72 @@
+#include "fourmi/models/fno.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+namespace fourmi::models {
+
+FNOImpl::FNOImpl(const config::ModelConfig& config) : config_(config) {
+  const int d = config_.dim;
+  if (static_cast<int>(config_.modes.size()) != d)
+    throw std::invalid_argument(fmt::format("FNO: model.modes has {} entries for dim {}", config_.modes.size(), d));
+  const int lifted_in = config_.in_channels + (config_.grid_embedding ? d : 0);
+  lift_ = register_module("lift", PointwiseLinear(lifted_in, config_.width));
+  for (int l = 0; l < config_.layers; ++l) {
+    spectral_.push_back(register_module(fmt::format("spectral{}", l),
+                                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes})));
+    skip_.push_back(register_module(fmt::format("skip{}", l), PointwiseLinear(config_.width, config_.width)));
+  }
+  project_hidden_ = register_module("project_hidden", PointwiseLinear(config_.width, config_.projection_width));
+  project_out_ = register_module("project_out", PointwiseLinear(config_.projection_width, config_.out_channels));
+}
+
+torch::Tensor FNOImpl::add_grid(const torch::Tensor& x) const {
+  const int d = config_.dim;
+  std::vector<torch::Tensor> coords;
+  for (int k = 0; k < d; ++k) {
+    int64_t n = x.size(2 + k);
+    std::vector<int64_t> view(2 + d, 1);
+    view[2 + k] = n;
+    std::vector<int64_t> expand{x.size(0), 1};
+    for (int j = 0; j < d; ++j) expand.push_back(x.size(2 + j));
+    coords.push_back(torch::linspace(0.0, 1.0, n, x.options()).view(view).expand(expand));
+  }
+  coords.insert(coords.begin(), x);
+  return torch::cat(coords, 1);
+}
+
+torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
+  const int d = config_.dim;
+  if (input.dim() != d + 2 || input.size(1) != config_.in_channels)
+    throw std::invalid_argument(fmt::format("FNO: expected input [batch, {}, {} spatial dims], got {}",
+                                            config_.in_channels, d, fmt::join(input.sizes(), "x")));
+  torch::Tensor x = config_.grid_embedding ? add_grid(input) : input;
+  x = lift_->forward(x);
+  std::vector<int64_t> pad;  // F.pad order: last dim first, (left, right) pairs
+  std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
+  if (config_.padding > 0) {
+    for (int k = d - 1; k >= 0; --k) {
+      pad.push_back(0);
+      pad.push_back(static_cast<int64_t>(std::lround(config_.padding * spatial[k])));
+    }
+    x = torch::constant_pad_nd(x, pad, 0.0);
+  }
+  for (int l = 0; l < config_.layers; ++l) {
+    x = skip_[l]->forward_add(x, spectral_[l]->forward(x));
+    if (l + 1 < config_.layers) x = torch::gelu(x);
+  }
+  if (config_.padding > 0) {
+    for (int k = 0; k < d; ++k) x = x.narrow(2 + k, 0, spatial[k]);
+  }
+  x = torch::gelu(project_hidden_->forward(x));
+  return project_out_->forward(x);
+}
+
+int64_t FNOImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace fourmi::models

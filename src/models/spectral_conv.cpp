@@ -1,0 +1,113 @@
+// spectral_conv.cpp — single-rank spectral convolution over the flat retained-mode index.
+#include "fourmi/models/spectral_conv.h"
+
+#include <fmt/format.h>
+#include <torch/fft.h>
+#include <torch/torch.h>
+
+#include <stdexcept>
+
+namespace fourmi::models {
+namespace {
+
+using torch::indexing::Slice;
+
+// The index slices of corner `c` (bit k of c set → negative frequencies along dim k).
+std::vector<torch::indexing::TensorIndex> corner_index(int corner, const std::vector<int>& modes,
+                                                       const std::vector<int64_t>& spectrum_sizes) {
+  const int d = static_cast<int>(modes.size());
+  std::vector<torch::indexing::TensorIndex> idx{Slice(), Slice()};
+  for (int k = 0; k < d - 1; ++k) {
+    bool negative = (corner >> k) & 1;
+    int64_t n = spectrum_sizes[k];
+    idx.emplace_back(negative ? Slice(n - modes[k], n) : Slice(0, modes[k]));
+  }
+  idx.emplace_back(Slice(0, modes[d - 1]));
+  return idx;
+}
+
+}  // namespace
+
+void check_modes_fit(const std::vector<int>& modes, c10::IntArrayRef spatial) {
+  const int d = static_cast<int>(modes.size());
+  if (static_cast<int>(spatial.size()) != d)
+    throw std::invalid_argument(fmt::format("spectral conv: input has {} spatial dimensions, the layer has {}", spatial.size(), d));
+  for (int k = 0; k < d; ++k) {
+    int64_t limit = (k == d - 1) ? spatial[k] / 2 : spatial[k] / 2;  // no overlap of corners, no Nyquist
+    if (modes[k] > limit)
+      throw std::invalid_argument(fmt::format(
+          "spectral conv: {} modes along spatial dimension {} need a grid of at least {} points, got {}; "
+          "use a finer grid (smaller data.sub) or fewer model.modes",
+          modes[k], k, 2 * modes[k], spatial[k]));
+  }
+}
+
+torch::Tensor gather_modes(const torch::Tensor& x_ft, const std::vector<int>& modes) {
+  // [B, C, n_1, .., n_d'] → [M, B, C]: mode-major, so channel mixing is one batched GEMM over modes.
+  const int d = static_cast<int>(modes.size());
+  std::vector<int64_t> sizes(x_ft.sizes().end() - d, x_ft.sizes().end());
+  int64_t per_corner = 1;
+  for (int m : modes) per_corner *= m;
+  const int corners = 1 << (d - 1);
+  torch::Tensor out = torch::empty({per_corner * corners, x_ft.size(0), x_ft.size(1)}, x_ft.options());
+  std::vector<int64_t> view(modes.begin(), modes.end());
+  view.push_back(x_ft.size(0));
+  view.push_back(x_ft.size(1));
+  std::vector<int64_t> perm;
+  for (int k = 0; k < d; ++k) perm.push_back(2 + k);
+  perm.push_back(0);
+  perm.push_back(1);
+  for (int c = 0; c < corners; ++c)
+    out.narrow(0, c * per_corner, per_corner).view(view).copy_(x_ft.index(corner_index(c, modes, sizes)).permute(perm));
+  return out;
+}
+
+torch::Tensor scatter_modes(const torch::Tensor& flat, const std::vector<int>& modes,
+                            const std::vector<int64_t>& spectrum_sizes) {
+  // [M, B, C] → zero spectrum [B, C, n_1, .., n_d'] holding the retained modes.
+  const int d = static_cast<int>(modes.size());
+  std::vector<int64_t> shape{flat.size(1), flat.size(2)};
+  shape.insert(shape.end(), spectrum_sizes.begin(), spectrum_sizes.end());
+  torch::Tensor out = torch::zeros(shape, flat.options());
+  int64_t per_corner = 1;
+  for (int m : modes) per_corner *= m;
+  std::vector<int64_t> view(modes.begin(), modes.end());
+  view.push_back(flat.size(1));
+  view.push_back(flat.size(2));
+  std::vector<int64_t> perm{d, d + 1};
+  for (int k = 0; k < d; ++k) perm.push_back(k);
+  for (int c = 0; c < (1 << (d - 1)); ++c) {
+    torch::Tensor part = flat.narrow(0, c * per_corner, per_corner).view(view).permute(perm);
+    out.index_put_(corner_index(c, modes, spectrum_sizes), part);
+  }
+  return out;
+}
+
+SpectralConvImpl::SpectralConvImpl(SpectralConvOptions options) : options_(std::move(options)) {
+  const int d = dim();
+  if (d < 1 || d > 3) throw std::invalid_argument(fmt::format("spectral conv: {} dimensions; accepted: 1, 2 or 3", d));
+  int64_t per_corner = 1;
+  for (int m : options_.modes) per_corner *= m;
+  total_modes_ = per_corner << (d - 1);
+  const double scale = 1.0 / (static_cast<double>(options_.in_channels) * options_.out_channels);
+  weight = register_parameter(
+      "weight", scale * torch::rand({total_modes_, options_.in_channels, options_.out_channels, 2}));
+}
+
+torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
+  const int d = dim();
+  check_modes_fit(options_.modes, x.sizes().slice(2));
+  std::vector<int64_t> fft_dims;
+  for (int k = 0; k < d; ++k) fft_dims.push_back(x.dim() - d + k);
+  torch::Tensor x_ft = torch::fft::rfftn(x, c10::nullopt, fft_dims);
+  torch::Tensor modes_in = gather_modes(x_ft, options_.modes);            // [M, B, Cin] complex
+  torch::Tensor w = torch::view_as_complex(weight);                        // [M, Cin, Cout]
+  // Per-mode channel mixing as one batched GEMM over modes.
+  torch::Tensor mixed = torch::bmm(modes_in, w);                           // [M, B, Cout]
+  std::vector<int64_t> spectrum(x_ft.sizes().end() - d, x_ft.sizes().end());
+  torch::Tensor out_ft = scatter_modes(mixed, options_.modes, spectrum);
+  std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
+  return torch::fft::irfftn(out_ft, spatial, fft_dims);
+}
+
+}  // namespace fourmi::models

@@ -1,0 +1,157 @@
+#include "fourmi/train/trainer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "fourmi/config/config_loader.h"
+#include "fourmi/train/checkpoint.h"
+#include "fourmi/train/loss.h"
+#include "fourmi/train/schedule.h"
+#include "fourmi/util/fs.h"
+#include "fourmi/util/log.h"
+#include "fourmi/util/progress.h"
+
+namespace fourmi::train {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
+  if (c.optimizer == "adamw")
+    return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+}
+
+static void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+Trainer::Trainer(config::Config config, models::FNO model, torch::Device device, dist::Communicator& data_comm,
+                 std::string run_dir)
+    : config_(std::move(config)), model_(std::move(model)), device_(device), comm_(data_comm), run_dir_(std::move(run_dir)) {
+  model_->to(device_);
+  optimizer_ = make_optimizer(config_.train, model_->parameters());
+  if (comm_.size() > 1) {
+    dist::ReducerOptions ro;
+    ro.bucket_bytes = static_cast<int64_t>(config_.parallel.bucket_mb * (1 << 20));
+    ro.bf16_compress = config_.parallel.bf16_compress;
+    reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
+    reducer_->broadcast_parameters(0);
+  }
+}
+
+double Trainer::train_step(const data::Batch& batch) {
+  const int micro = config_.train.grad_accum;
+  const int64_t rows = batch.x.size(0);
+  const int64_t chunk = (rows + micro - 1) / micro;
+  optimizer_->zero_grad();
+  double loss_sum = 0;
+  for (int64_t lo = 0; lo < rows; lo += chunk) {
+    const int64_t len = std::min(chunk, rows - lo);
+    const bool last = lo + len >= rows;
+    if (reducer_) reducer_->prepare(/*sync=*/last);
+    torch::Tensor x = x_norm_.encode(batch.x.narrow(0, lo, len));
+    torch::Tensor y = batch.y.narrow(0, lo, len);
+    torch::Tensor pred = y_norm_.decode(model_->forward(x));
+    torch::Tensor loss = relative_l2_loss(pred, y, batch.weight.narrow(0, lo, len), static_cast<double>(batch.global_count));
+    loss.backward();
+    loss_sum += loss.item<double>();
+  }
+  if (reducer_) reducer_->finish();
+  optimizer_->step();
+  return loss_sum;
+}
+
+void Trainer::use_normalization(const data::Manifest& m) {
+  if (config_.data.normalize != "gaussian") return;
+  x_norm_ = data::Normalizer(m.x_stats, device_);
+  y_norm_ = data::Normalizer(m.y_stats, device_);
+}
+
+EvalResult Trainer::evaluate(data::Dataset& test) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  data::Sampler sampler(test.size(), std::max<int64_t>(config_.train.batch_size, comm_.size()), comm_.rank(), comm_.size(),
+                        config_.run.seed, /*shuffle=*/false);
+  data::DataLoader loader(test, sampler, device_, config_.data.prefetch);
+  loader.start_epoch(0);
+  torch::Tensor sums = torch::zeros({2}, torch::kFloat64);  // (sum of rel L2, samples)
+  while (auto batch = loader.next()) {
+    torch::Tensor pred = y_norm_.decode(model_->forward(x_norm_.encode(batch->x)));
+    torch::Tensor err = relative_l2_per_sample(pred, batch->y) * batch->weight;
+    sums[0] += err.sum().item<double>();
+    sums[1] += static_cast<double>(batch->local_count);
+  }
+  comm_.all_reduce(sums, dist::ReduceOp::kSum);
+  model_->train();
+  return {sums[0].item<double>() / std::max(sums[1].item<double>(), 1.0), static_cast<int64_t>(sums[1].item<double>())};
+}
+
+FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
+  const auto& tc = config_.train;
+  const bool leader = comm_.rank() == 0;
+  const std::string ckpt_dir = (std::filesystem::path(run_dir_) / "checkpoints").string();
+  use_normalization(train.manifest());
+  int start_epoch = 0;
+  if (resume) {
+    auto latest = latest_checkpoint(ckpt_dir);
+    if (!latest) throw std::runtime_error(fmt::format("--resume: no checkpoint in {}", ckpt_dir));
+    start_epoch = load_checkpoint(*latest, *model_, optimizer_.get()).epoch;
+    model_->to(device_);
+    util::info("resumed from {} (epoch {})", *latest, start_epoch);
+  }
+  if (leader) util::make_dirs(run_dir_);
+  if (leader) metrics_ = MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), resume);
+
+  data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed, config_.data.shuffle);
+  data::DataLoader loader(train, sampler, device_, config_.data.prefetch);
+  const int64_t steps = sampler.steps_per_epoch();
+  util::ProgressBar bar("train", static_cast<int64_t>(tc.epochs - start_epoch) * steps, config_.run.progress);
+  FitResult result;
+  auto t_start = std::chrono::steady_clock::now();
+  int64_t samples_seen = 0;
+  model_->train();
+  for (int epoch = start_epoch; epoch < tc.epochs; ++epoch) {
+    const double lr = learning_rate(tc, epoch);
+    set_lr(*optimizer_, lr);
+    auto t_epoch = std::chrono::steady_clock::now();
+    loader.start_epoch(epoch);
+    double loss_sum = 0, data_wait = 0;
+    int64_t step = 0;
+    while (auto batch = loader.next()) {
+      data_wait += batch->wait_seconds;
+      double loss = train_step(*batch);
+      loss_sum += loss;
+      samples_seen += batch->global_count;
+      if (on_step_) on_step_(epoch, step, loss);
+      ++step;
+      bar.update(static_cast<int64_t>(epoch - start_epoch) * steps + step, fmt::format("epoch {} loss {:.4f}", epoch + 1, loss));
+    }
+    // Per-rank losses are partial sums of the global mean: one all-reduce gives the epoch loss.
+    torch::Tensor l = torch::tensor({loss_sum / static_cast<double>(steps)}, torch::kFloat64);
+    comm_.all_reduce(l, dist::ReduceOp::kSum);
+    result.final_train_loss = l.item<double>();
+    double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
+    nlohmann::json rec = {{"epoch", epoch + 1}, {"lr", lr}, {"train_rel_l2", result.final_train_loss},
+                          {"epoch_seconds", epoch_s}, {"data_wait_seconds", data_wait},
+                          {"samples_per_second", static_cast<double>(train.size()) / epoch_s}};
+    const bool last = epoch + 1 == tc.epochs;
+    if ((epoch + 1) % tc.eval_every == 0 || last) {
+      result.final_eval = evaluate(test);
+      rec["test_rel_l2"] = result.final_eval.rel_l2;
+      util::info("epoch {:4d}  lr {:.2e}  train rel L2 {:.5f}  test rel L2 {:.5f}  ({:.2f} s/epoch)", epoch + 1, lr,
+                 result.final_train_loss, result.final_eval.rel_l2, epoch_s);
+    }
+    metrics_.write(rec);
+    if (leader && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
+      result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
+    }
+    result.epochs_run = epoch + 1 - start_epoch;
+  }
+  bar.finish();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  result.samples_per_second = static_cast<double>(samples_seen) / std::max(result.seconds, 1e-9);
+  return result;
+}
+
+}  // namespace fourmi::train

@@ -1,0 +1,1 @@
+// pch.cpp — anchors the precompiled header (torch, fmt, json) that every fourmi target reuses.

@@ -1,0 +1,120 @@
+// Config loading: one test per kind of error, overrides, round trip, shipped configs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "fourmi/config/config_loader.h"
+
+using namespace fourmi::config;
+
+namespace {
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_config_text(yaml, "test.yaml", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST(ConfigLoader, DefaultsWhenEmpty) {
+  Config c = load_config_text("", "empty.yaml");
+  EXPECT_EQ(c.train.epochs, 500);
+  EXPECT_DOUBLE_EQ(c.train.lr, 1e-3);
+  EXPECT_EQ(c.model.modes, std::vector<int>{16});
+}
+
+TEST(ConfigLoader, UnknownKeyNamesFileLinePathAndAccepted) {
+  std::string e = error_of("train:\n  epochs: 3\n  lrr: 0.1\n");
+  EXPECT_TRUE(contains(e, "test.yaml:3")) << e;
+  EXPECT_TRUE(contains(e, "train.lrr")) << e;
+  EXPECT_TRUE(contains(e, "lr")) << e;
+}
+
+TEST(ConfigLoader, UnknownSection) {
+  std::string e = error_of("trian:\n  epochs: 3\n");
+  EXPECT_TRUE(contains(e, "test.yaml:1")) << e;
+  EXPECT_TRUE(contains(e, "unknown key 'trian'")) << e;
+}
+
+TEST(ConfigLoader, WrongType) {
+  std::string e = error_of("train:\n  epochs: many\n");
+  EXPECT_TRUE(contains(e, "test.yaml:2")) << e;
+  EXPECT_TRUE(contains(e, "train.epochs")) << e;
+  EXPECT_TRUE(contains(e, "expected an integer")) << e;
+}
+
+TEST(ConfigLoader, OutOfRange) {
+  std::string e = error_of("model:\n  dim: 4\n");
+  EXPECT_TRUE(contains(e, "model.dim")) << e;
+  EXPECT_TRUE(contains(e, "[1, 3]")) << e;
+}
+
+TEST(ConfigLoader, NotOneOf) {
+  std::string e = error_of("train:\n  optimizer: sgd\n");
+  EXPECT_TRUE(contains(e, "'adam'")) << e;
+  EXPECT_TRUE(contains(e, "'adamw'")) << e;
+}
+
+TEST(ConfigLoader, SectionMustBeMapping) {
+  std::string e = error_of("train: 5\n");
+  EXPECT_TRUE(contains(e, "expected a mapping")) << e;
+}
+
+TEST(ConfigLoader, ModesLengthMustMatchDim) {
+  std::string e = error_of("model:\n  dim: 2\n  modes: [4, 4, 4]\n");
+  EXPECT_TRUE(contains(e, "model.modes")) << e;
+}
+
+TEST(ConfigLoader, SyntaxError) {
+  std::string e = error_of("train:\n  epochs: [1,\n");
+  EXPECT_TRUE(contains(e, "YAML syntax error")) << e;
+}
+
+TEST(ConfigLoader, OverridesApplyOnTop) {
+  Config c = load_config_text("train:\n  lr: 0.1\n", "t.yaml", {"train.lr=5e-4", "model.modes=[8, 4]", "model.dim=2"});
+  EXPECT_DOUBLE_EQ(c.train.lr, 5e-4);
+  EXPECT_EQ(c.model.modes, (std::vector<int>{8, 4}));
+}
+
+TEST(ConfigLoader, BadOverrideNamesTheOverride) {
+  std::string e = error_of("", {"train.lr=-1"});
+  EXPECT_TRUE(contains(e, "--set train.lr=-1")) << e;
+  e = error_of("", {"train.nope=1"});
+  EXPECT_TRUE(contains(e, "train.nope")) << e;
+  e = error_of("", {"justakey"});
+  EXPECT_TRUE(contains(e, "section.key=value")) << e;
+}
+
+TEST(ConfigLoader, ModesBroadcastToDim) {
+  Config c = load_config_text("model:\n  dim: 3\n  modes: 6\n", "t.yaml");
+  EXPECT_EQ(c.model.modes, (std::vector<int>{6, 6, 6}));
+}
+
+TEST(ConfigLoader, YamlRoundTrip) {
+  Config a = load_config_text("train:\n  lr: 0.00025\nmodel:\n  dim: 2\n  modes: [7, 5]\nrun:\n  name: \"x y\"\n", "t.yaml");
+  Config b = load_config_text(to_yaml(a), "roundtrip.yaml");
+  EXPECT_EQ(to_rows(a), to_rows(b));
+}
+
+TEST(ConfigLoader, EmbeddedDefaultAndShippedConfigsLoad) {
+  EXPECT_NO_THROW(load_config_text(embedded_default_config(), "embedded"));
+  const char* src = std::getenv("FOURMI_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  int count = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(src) + "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    EXPECT_NO_THROW(load_config_file(e.path().string())) << e.path();
+    ++count;
+  }
+  EXPECT_GE(count, 3);
+}
+
+TEST(ConfigLoader, TableListsEveryKey) {
+  Config c;
+  std::string t = format_table(c);
+  EXPECT_TRUE(contains(t, "train.lr")) << t;
+  EXPECT_TRUE(contains(t, "datagen.burgers1d.viscosity")) << t;
+}

@@ -1,0 +1,149 @@
+// Sharded HDF5 datasets: round trip, subsampling, and a clear error for each kind of bad input.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../test_util.h"
+#include "fourmi/data/dataset.h"
+#include "fourmi/util/fs.h"
+
+using namespace fourmi::data;
+
+namespace {
+
+Manifest header(int64_t n) {
+  Manifest m;
+  m.name = "toy-train";
+  m.split = "train";
+  m.pde = "toy";
+  m.num_samples = n;
+  m.x_shape = {2, 12};
+  m.y_shape = {1, 12};
+  return m;
+}
+
+std::pair<torch::Tensor, torch::Tensor> write_toy(const std::string& dir, int64_t n, int shards) {
+  torch::Tensor x = torch::arange(n * 2 * 12, torch::kFloat32).reshape({n, 2, 12});
+  torch::Tensor y = -torch::arange(n * 12, torch::kFloat32).reshape({n, 1, 12});
+  DatasetWriter w(dir, header(n), shards);
+  w.append(x.narrow(0, 0, 3), y.narrow(0, 0, 3));  // batches that straddle shard boundaries
+  w.append(x.narrow(0, 3, n - 3), y.narrow(0, 3, n - 3));
+  w.finish();
+  return {x, y};
+}
+
+std::string error_reading(const std::string& dir) {
+  try {
+    Dataset ds(dir, 1, true);
+    ds.read_all();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Dataset, RoundTripAcrossShards) {
+  fourmi::testing::TempDir tmp;
+  auto [x, y] = write_toy(tmp / "toy", 10, 3);
+  Dataset ds(tmp / "toy", 1, true);
+  EXPECT_EQ(ds.size(), 10);
+  EXPECT_EQ(ds.manifest().shards.size(), 3u);
+  EXPECT_EQ(ds.manifest().shards[0].file, "toy-train-00000-of-00003.h5");
+  auto [rx, ry] = ds.read_all();
+  EXPECT_TRUE(torch::equal(rx, x));
+  EXPECT_TRUE(torch::equal(ry, y));
+}
+
+TEST(Dataset, SubsamplesAtReadTime) {
+  fourmi::testing::TempDir tmp;
+  auto [x, y] = write_toy(tmp / "toy", 5, 1);
+  Dataset ds(tmp / "toy", 4, true);
+  EXPECT_EQ(ds.x_shape(), (std::vector<int64_t>{2, 3}));
+  auto [rx, ry] = ds.read_all();
+  using torch::indexing::Slice;
+  EXPECT_TRUE(torch::equal(rx, x.index({Slice(), Slice(), Slice(0, 12, 4)})));
+}
+
+TEST(Dataset, NormalisationStatisticsInManifest) {
+  fourmi::testing::TempDir tmp;
+  auto [x, y] = write_toy(tmp / "toy", 6, 2);
+  Manifest m = Manifest::load(tmp / "toy");
+  ASSERT_EQ(m.x_stats.mean.size(), 2u);
+  EXPECT_NEAR(m.x_stats.mean[0], x.select(1, 0).mean().item<double>(), 1e-6);
+  EXPECT_NEAR(m.y_stats.std[0], y.std(/*unbiased=*/false).item<double>(), 1e-4);
+}
+
+TEST(Dataset, MissingManifest) {
+  fourmi::testing::TempDir tmp;
+  std::string e = error_reading(tmp / "nothing");
+  EXPECT_NE(e.find("manifest.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("fourmi datagen"), std::string::npos) << e;
+}
+
+TEST(Dataset, MissingShard) {
+  fourmi::testing::TempDir tmp;
+  write_toy(tmp / "toy", 6, 2);
+  std::filesystem::remove(tmp / "toy/toy-train-00001-of-00002.h5");
+  std::string e = error_reading(tmp / "toy");
+  EXPECT_NE(e.find("toy-train-00001-of-00002.h5"), std::string::npos) << e;
+  EXPECT_NE(e.find("missing"), std::string::npos) << e;
+}
+
+TEST(Dataset, ChecksumMismatch) {
+  fourmi::testing::TempDir tmp;
+  write_toy(tmp / "toy", 6, 2);
+  std::string shard = tmp / "toy/toy-train-00000-of-00002.h5";
+  {
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-8, std::ios::end);
+    f.write("garbage!", 8);
+  }
+  std::string e = error_reading(tmp / "toy");
+  EXPECT_NE(e.find("checksum mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find("toy-train-00000-of-00002.h5"), std::string::npos) << e;
+}
+
+TEST(Dataset, TruncatedShard) {
+  fourmi::testing::TempDir tmp;
+  write_toy(tmp / "toy", 6, 1);
+  std::string shard = tmp / "toy/toy-train-00000-of-00001.h5";
+  std::filesystem::resize_file(shard, std::filesystem::file_size(shard) / 2);
+  try {
+    Dataset ds(tmp / "toy", 1, /*verify_checksums=*/false);
+    ds.read_all();
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("toy-train-00000-of-00001.h5"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Dataset, NaNSampleNamed) {
+  fourmi::testing::TempDir tmp;
+  torch::Tensor x = torch::zeros({4, 2, 12});
+  x[2][1][5] = std::numeric_limits<float>::quiet_NaN();
+  DatasetWriter w(tmp / "toy", header(4), 1);
+  w.append(x, torch::ones({4, 1, 12}));
+  w.finish();
+  std::string e = error_reading(tmp / "toy");
+  EXPECT_NE(e.find("sample 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("NaN or Inf"), std::string::npos) << e;
+  EXPECT_NE(e.find("/x"), std::string::npos) << e;
+}
+
+TEST(Dataset, ManifestVersionAndShapeChecked) {
+  fourmi::testing::TempDir tmp;
+  write_toy(tmp / "toy", 6, 2);
+  auto j = nlohmann::json::parse(fourmi::util::read_text(tmp / "toy/manifest.json"));
+  j["fields"]["x"]["shape"] = {2, 24};
+  fourmi::util::atomic_write_text(tmp / "toy/manifest.json", j.dump());
+  std::string e = error_reading(tmp / "toy");
+  EXPECT_NE(e.find("differ from manifest.json"), std::string::npos) << e;
+  j["version"] = 99;
+  fourmi::util::atomic_write_text(tmp / "toy/manifest.json", j.dump());
+  e = error_reading(tmp / "toy");
+  EXPECT_NE(e.find("version 99"), std::string::npos) << e;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# demo.sh — what `make demo` runs: datagen → train → eval on the embedded default config.
+set -euo pipefail
+FOURMI=${1:-build/bin/fourmi}
+PYTHON=${2:-python3}
+echo "== fourmi datagen burgers1d (embedded configs/debug.yaml)"
+"$FOURMI" datagen burgers1d
+echo "== fourmi train"
+"$FOURMI" train
+echo "== fourmi eval"
+"$FOURMI" eval
+echo
+echo "demo finished: metrics runs/demo/metrics.jsonl, checkpoints runs/demo/checkpoints/, result runs/demo/result.json"
