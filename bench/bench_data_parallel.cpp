@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     results.push_back(r);
   }
   nlohmann::json sweep = nlohmann::json::array();
-  if (allreduce && ctx) {
+  if (allreduce && ctx && ctx->world().size() > 1) {
     // nccl-tests style: warm-up, timed loop, device synchronised, busbw = algbw * 2(n-1)/n.
     const int ranks = ctx->world().size();
     for (int64_t mb : {1, 16, 64, 256, 1024}) {

@@ -63,8 +63,17 @@ torch::Tensor wire_view(const torch::Tensor& t, ReduceOp op, const char* what) {
   return torch::view_as_real(t);
 }
 
+// A CUDA event shared by the Work that waits on it and the watchdog that polls it.
+struct Event {
+  cudaEvent_t handle = nullptr;
+  Event() { cudaEventCreateWithFlags(&handle, cudaEventDisableTiming); }
+  ~Event() { cudaEventDestroy(handle); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+};
+
 struct Pending {
-  cudaEvent_t done;
+  std::shared_ptr<Event> done;
   std::string op;
   std::chrono::steady_clock::time_point start;
 };
@@ -85,7 +94,7 @@ class NcclCommunicator : public Communicator {
     }
     cv_.notify_all();
     watchdog_.join();
-    for (auto& p : pending_) cudaEventDestroy(p.done);
+    pending_.clear();
     if (comm_) {
       if (std::uncaught_exceptions() > 0) ncclCommAbort(comm_);  // peers may be stuck: do not wait for them
       else ncclCommDestroy(comm_);
@@ -104,17 +113,18 @@ class NcclCommunicator : public Communicator {
 
   class NcclWork : public Work {
    public:
-    NcclWork(cudaEvent_t done, int device, std::function<void()> on_done) : done_(done), device_(device), on_done_(std::move(on_done)) {}
+    NcclWork(std::shared_ptr<Event> done, int device, std::function<void()> on_done)
+        : done_(std::move(done)), device_(device), on_done_(std::move(on_done)) {}
     void wait() override {
       if (waited_) return;
       waited_ = true;
       // The caller's stream waits on the device; the host does not block.
-      cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device_).stream(), done_, 0);
+      cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device_).stream(), done_->handle, 0);
       if (on_done_) on_done_();
     }
 
    private:
-    cudaEvent_t done_;
+    std::shared_ptr<Event> done_;
     int device_;
     std::function<void()> on_done_;
     bool waited_ = false;
@@ -132,15 +142,13 @@ class NcclCommunicator : public Communicator {
     }
     c10::cuda::CUDAGuard guard(device_);
     auto caller = c10::cuda::getCurrentCUDAStream(device_);
-    cudaEvent_t ready, done;
-    cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
-    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
-    cudaEventRecord(ready, caller.stream());
-    cudaStreamWaitEvent(stream_.stream(), ready, 0);
-    cudaEventDestroy(ready);
+    Event ready;
+    auto done = std::make_shared<Event>();
+    cudaEventRecord(ready.handle, caller.stream());
+    cudaStreamWaitEvent(stream_.stream(), ready.handle, 0);
     double start = log_ ? log_->now() : 0.0;
     enqueue(stream_.stream());
-    cudaEventRecord(done, stream_.stream());
+    cudaEventRecord(done->handle, stream_.stream());
     for (const auto& t : tensors) c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream_);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -213,14 +221,14 @@ class NcclCommunicator : public Communicator {
  private:
   // Retires finished collectives; aborts on an overdue one or an asynchronous NCCL error.
   void watch() {
+    cudaSetDevice(device_);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::milliseconds(100));
       auto now = std::chrono::steady_clock::now();
       for (auto it = pending_.begin(); it != pending_.end();) {
-        cudaError_t q = cudaEventQuery(it->done);
+        cudaError_t q = cudaEventQuery(it->done->handle);
         if (q == cudaSuccess) {
-          cudaEventDestroy(it->done);
           it = pending_.erase(it);
           continue;
         }

@@ -8,6 +8,7 @@
 
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/checkpoint.h"
+#include "fourmi/train/fused_adam.h"
 #include "fourmi/train/loss.h"
 #include "fourmi/train/schedule.h"
 #include "fourmi/util/fs.h"
@@ -17,9 +18,8 @@
 namespace fourmi::train {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
-  if (c.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
+                                     /*decoupled_weight_decay=*/c.optimizer == "adamw");
 }
 
 static void set_lr(torch::optim::Optimizer& opt, double lr) {
@@ -40,12 +40,12 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
   }
 }
 
-double Trainer::train_step(const data::Batch& batch) {
+torch::Tensor Trainer::train_step(const data::Batch& batch) {
   const int micro = config_.train.grad_accum;
   const int64_t rows = batch.x.size(0);
   const int64_t chunk = (rows + micro - 1) / micro;
   optimizer_->zero_grad();
-  double loss_sum = 0;
+  torch::Tensor loss_sum = torch::zeros({}, batch.x.options());
   for (int64_t lo = 0; lo < rows; lo += chunk) {
     const int64_t len = std::min(chunk, rows - lo);
     const bool last = lo + len >= rows;
@@ -55,11 +55,18 @@ double Trainer::train_step(const data::Batch& batch) {
     torch::Tensor pred = y_norm_.decode(model_->forward(x));
     torch::Tensor loss = relative_l2_loss(pred, y, batch.weight.narrow(0, lo, len), static_cast<double>(batch.global_count));
     loss.backward();
-    loss_sum += loss.item<double>();
+    loss_sum += loss.detach();  // stays on the device: no host synchronisation inside a step
   }
   if (reducer_) reducer_->finish();
   optimizer_->step();
   return loss_sum;
+}
+
+torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {
+  // Collectives run where the communicator's backend wants them: the training device.
+  torch::Tensor t = host.to(device_);
+  comm_.all_reduce(t, dist::ReduceOp::kSum);
+  return t.to(torch::kCPU);
 }
 
 void Trainer::use_normalization(const data::Manifest& m) {
@@ -82,7 +89,7 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
     sums[0] += err.sum().item<double>();
     sums[1] += static_cast<double>(batch->local_count);
   }
-  comm_.all_reduce(sums, dist::ReduceOp::kSum);
+  sums = reduce_sum(sums);
   model_->train();
   return {sums[0].item<double>() / std::max(sums[1].item<double>(), 1.0), static_cast<int64_t>(sums[1].item<double>())};
 }
@@ -116,20 +123,19 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     set_lr(*optimizer_, lr);
     auto t_epoch = std::chrono::steady_clock::now();
     loader.start_epoch(epoch);
-    double loss_sum = 0, data_wait = 0;
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+    double data_wait = 0;
     int64_t step = 0;
     while (auto batch = loader.next()) {
       data_wait += batch->wait_seconds;
-      double loss = train_step(*batch);
-      loss_sum += loss;
+      loss_sum += train_step(*batch);
       samples_seen += batch->global_count;
-      if (on_step_) on_step_(epoch, step, loss);
       ++step;
-      bar.update(static_cast<int64_t>(epoch - start_epoch) * steps + step, fmt::format("epoch {} loss {:.4f}", epoch + 1, loss));
+      bar.update(static_cast<int64_t>(epoch - start_epoch) * steps + step, fmt::format("epoch {}", epoch + 1));
     }
     // Per-rank losses are partial sums of the global mean: one all-reduce gives the epoch loss.
-    torch::Tensor l = torch::tensor({loss_sum / static_cast<double>(steps)}, torch::kFloat64);
-    comm_.all_reduce(l, dist::ReduceOp::kSum);
+    torch::Tensor l = (loss_sum / static_cast<double>(steps)).to(torch::kCPU, torch::kFloat64).reshape({1});
+    l = reduce_sum(l);
     result.final_train_loss = l.item<double>();
     double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     nlohmann::json rec = {{"epoch", epoch + 1}, {"lr", lr}, {"train_rel_l2", result.final_train_loss},

@@ -38,9 +38,6 @@ struct FitResult {
   std::string last_checkpoint;
 };
 
-// Called after each optimizer step with (epoch, step, loss); used by benchmarks and profiling.
-using StepCallback = std::function<void(int, int64_t, double)>;
-
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
 
 class Trainer {
@@ -53,14 +50,15 @@ class Trainer {
   EvalResult evaluate(data::Dataset& test);
   // Installs the unit-Gaussian normalisers of the training split when data.normalize is gaussian.
   void use_normalization(const data::Manifest& train_manifest);
-  void set_step_callback(StepCallback cb) { on_step_ = std::move(cb); }
   // One optimizer step on one batch (micro-steps, gradient sync, Adam); returns this rank's
-  // share of the global mean loss. Public for benchmarks that feed synthetic batches.
-  double train_step(const data::Batch& batch);
+  // share of the global mean loss as a device scalar (no host synchronisation). Public for
+  // benchmarks that feed synthetic batches.
+  torch::Tensor train_step(const data::Batch& batch);
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   models::FNO& model() { return model_; }
 
  private:
+  torch::Tensor reduce_sum(const torch::Tensor& host);  // SUM over the data-parallel group, back on the host
   config::Config config_;
   models::FNO model_;
   torch::Device device_;
@@ -70,7 +68,6 @@ class Trainer {
   std::unique_ptr<dist::GradReducer> reducer_;
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
-  StepCallback on_step_;
 };
 
 }  // namespace fourmi::train

@@ -1,0 +1,24 @@
+// fused_adam.h — Adam / AdamW whose update is one multi-tensor kernel (ATen's _fused_adam(w)_).
+//
+// LibTorch's torch::optim::Adam updates parameters one at a time with about ten kernels each;
+// this keeps Adam's state layout (AdamParamState), so checkpoints and the serialisation are
+// the same, and runs the update for all parameters of a device in one fused launch.
+#pragma once
+
+#include <torch/optim/adam.h>
+
+#include <unordered_map>
+
+namespace fourmi::train {
+
+class FusedAdam : public torch::optim::Adam {
+ public:
+  FusedAdam(std::vector<torch::Tensor> params, torch::optim::AdamOptions options, bool decoupled_weight_decay);
+  torch::Tensor step(LossClosure closure = nullptr) override;
+
+ private:
+  bool decoupled_;
+  std::unordered_map<const void*, torch::Tensor> device_steps_;  // float step counters per parameter
+};
+
+}  // namespace fourmi::train

@@ -1,0 +1,58 @@
+#include "fourmi/train/fused_adam.h"
+
+#include <ATen/ops/_fused_adam.h>
+#include <ATen/ops/_fused_adamw.h>
+#include <torch/torch.h>
+
+namespace fourmi::train {
+
+FusedAdam::FusedAdam(std::vector<torch::Tensor> params, torch::optim::AdamOptions options, bool decoupled_weight_decay)
+    : torch::optim::Adam(std::move(params), options), decoupled_(decoupled_weight_decay) {}
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss = {};
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups()) {
+    auto& opt = static_cast<torch::optim::AdamOptions&>(group.options());
+    if (opt.amsgrad()) throw std::invalid_argument("FusedAdam: amsgrad is not supported");
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      void* key = p.unsafeGetTensorImpl();
+      auto it = state().find(key);
+      if (it == state().end()) {
+        auto st = std::make_unique<torch::optim::AdamParamState>();
+        st->step(0);
+        st->exp_avg(torch::zeros_like(p, at::MemoryFormat::Preserve));
+        st->exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
+        it = state().emplace(key, std::move(st)).first;
+      }
+      auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
+      auto& dev_step = device_steps_[key];
+      if (!dev_step.defined() || dev_step.device() != p.device())  // first step, or after a checkpoint load
+        dev_step = torch::full({}, static_cast<double>(st.step()), p.options().dtype(torch::kFloat32));
+      st.step(st.step() + 1);  // host copy, for serialisation
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(st.exp_avg());
+      exp_avg_sqs.push_back(st.exp_avg_sq());
+      steps.push_back(dev_step);
+    }
+    if (params.empty()) continue;
+    torch::_foreach_add_(steps, 1);
+    const auto [beta1, beta2] = opt.betas();
+    if (decoupled_)
+      at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(), opt.eps(),
+                        /*amsgrad=*/false, /*maximize=*/false);
+    else
+      at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(), opt.eps(),
+                       /*amsgrad=*/false, /*maximize=*/false);
+  }
+  return loss;
+}
+
+}  // namespace fourmi::train
