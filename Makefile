@@ -14,6 +14,10 @@ export FOURMI_VENV
 export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
+# ccache across clones: paths relative to the clone, PCH-aware.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 PYTHON := $(FOURMI_VENV)/bin/python
 FOURMI := $(BUILD_DIR)/bin/fourmi

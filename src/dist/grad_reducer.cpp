@@ -19,18 +19,24 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
     current = Bucket{};
     bytes = elems = 0;
   };
+  // The first bucket is kept small (1 MiB, as DDP does) so that communication starts early; a
+  // parameter that would overflow a non-empty bucket starts the next one.
+  int64_t cap = std::min<int64_t>(options_.bucket_bytes, 1 << 20);
   for (size_t k = params_.size(); k-- > 0;) {
     const auto& p = params_[k];
     if (p.scalar_type() != torch::kFloat32)
       throw std::invalid_argument(fmt::format("GradReducer: parameter {} is {}; accepted: float32 (keep complex weights as real [...,2])",
                                               k, c10::toString(p.scalar_type())));
-    if (!current.params.empty() && p.device() != params_[current.params[0]].device()) close_bucket();
+    const int64_t pbytes = p.numel() * 4;
+    if (!current.params.empty() && (p.device() != params_[current.params[0]].device() || bytes + pbytes > cap)) {
+      close_bucket();
+      cap = options_.bucket_bytes;
+    }
     where_[k] = {buckets_.size(), current.params.size()};
     current.params.push_back(k);
     current.offsets.push_back(elems);
     elems += p.numel();
-    bytes += p.numel() * 4;
-    if (bytes >= options_.bucket_bytes) close_bucket();
+    bytes += pbytes;
   }
   close_bucket();
   for (size_t k = 0; k < params_.size(); ++k) {
@@ -113,11 +119,12 @@ void GradReducer::finish() {
   for (auto& b : buckets_) {
     b.work->wait();
     if (options_.bf16_compress) b.flat.copy_(b.wire);
+    // The reduced gradients are handed over as views of the bucket, without a copy. The bucket is
+    // written again only by the next synchronised backward, which the caller's stream orders after
+    // the optimizer step that reads these views.
     for (size_t i = 0; i < b.params.size(); ++i) {
       auto& p = params_[b.params[i]];
-      torch::Tensor reduced = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
-      if (p.grad().defined()) p.mutable_grad().copy_(reduced);
-      else p.mutable_grad() = reduced.clone();
+      p.mutable_grad() = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
     }
     b.work.reset();
   }

@@ -44,7 +44,9 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   const int micro = config_.train.grad_accum;
   const int64_t rows = batch.x.size(0);
   const int64_t chunk = (rows + micro - 1) / micro;
-  optimizer_->zero_grad();
+  // Drop last step's gradients. Not Optimizer::zero_grad(): it detaches in place, which the
+  // reducer's bucket-view gradients do not allow.
+  for (auto& p : model_->parameters()) p.mutable_grad().reset();
   torch::Tensor loss_sum = torch::zeros({}, batch.x.options());
   for (int64_t lo = 0; lo < rows; lo += chunk) {
     const int64_t len = std::min(chunk, rows - lo);

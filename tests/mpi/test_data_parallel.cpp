@@ -107,7 +107,7 @@ TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
   std::vector<torch::Tensor> params{torch::randn({1000}).requires_grad_(), torch::randn({10}).requires_grad_(),
                                     torch::randn({3000}).requires_grad_()};
   dist::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
-  EXPECT_EQ(reducer.num_buckets(), 2u);  // [p2 (12 KB, full)], [p1, p0]
+  EXPECT_EQ(reducer.num_buckets(), 2u);  // reverse order: [p2 (12 KB)], then p1 and p0 (4 KB) fit the next
   reducer.broadcast_parameters(0);
   torch::Tensor p0 = params[0].detach().clone();
   c.broadcast(p0, 0);
