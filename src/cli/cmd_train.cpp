@@ -43,6 +43,16 @@ int run_train(const CommonOptions& opts, bool resume) {
                             {"ranks", ctx.world().size()}, {"device", ctx.device().str()},
                             {"checkpoint", result.last_checkpoint}};
   if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/result.json", summary.dump(2) + "\n");
+  // Every rank's collectives (op, group, bytes, start, duration, algbw, busbw). With NCCL the times
+  // are host-side enqueue times: the kernels run asynchronously on the communication stream.
+  nlohmann::json comm = nlohmann::json::array();
+  for (const auto& r : ctx.comm_log().records())
+    comm.push_back({{"op", r.op}, {"group", r.group}, {"dtype", r.dtype}, {"bytes", r.bytes}, {"ranks", r.ranks},
+                    {"start_s", r.start_s}, {"duration_s", r.duration_s}, {"algbw_bytes_per_s", r.algbw()},
+                    {"busbw_bytes_per_s", r.busbw()}});
+  util::atomic_write_text(fmt::format("{}/profile/comm-rank-{:05d}.json", run_dir, ctx.launch().rank),
+                          nlohmann::json{{"schema", "fourmi-comm/1"}, {"rank", ctx.launch().rank},
+                                         {"backend", ctx.world().backend()}, {"collectives", comm}}.dump(1) + "\n");
   util::info("test relative L2 error: {:.5f} ({} samples)", result.final_eval.rel_l2, result.final_eval.samples);
   util::info("metrics:    {}/metrics.jsonl", run_dir);
   util::info("checkpoint: {}", result.last_checkpoint);

@@ -45,6 +45,8 @@ grep -q "test relative L2 error" train.log && pass "train prints test error" || 
   && pass "info under mpirun shows both ranks" || fail "info: $(cat info.log)"
 "${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-mpi > mpi.log 2>&1 \
   && grep -q '"ranks": 2' runs/e2e-mpi/result.json && pass "train under mpirun -np 2" || fail "mpirun train: $(cat mpi.log)"
+[ -f runs/e2e-mpi/profile/comm-rank-00000.json ] && [ -f runs/e2e-mpi/profile/comm-rank-00001.json ] \
+  && grep -q '"op": "all_reduce"' runs/e2e-mpi/profile/comm-rank-00001.json && pass "per-rank communication logs" || fail "comm logs: $(ls -R runs/e2e-mpi)"
 
 # Only rank 1 reads the second shard (no shuffle, one step per epoch): corrupt it, rank 1 fails,
 # rank 0 is already waiting in a collective and must be ended too, with rank 1's message.
