@@ -1,7 +1,7 @@
 # fourmi — the two commands a new user needs: `make demo` and `make test`.
 #   make setup   install what is missing (Debian packages; torch in a venv outside the clone)
 #   make build   configure and build build/bin/fourmi (and the tests)
-#   make demo    set up, build, generate a small Burgers 1D dataset, train, evaluate, report
+#   make demo    set up, build the fourmi binary, generate a small Burgers 1D dataset, train, evaluate
 #   make test    set up, build, run the whole suite through ctest
 SHELL := /bin/bash
 FOURMI_VENV ?= $(HOME)/.cache/fourmi/venv
@@ -38,7 +38,8 @@ configure: setup $(BUILD_DIR)/build.ninja
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
+demo: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target fourmi
 	@bash tools/demo.sh $(FOURMI) $(PYTHON)
 
 test: build

@@ -1,4 +1,5 @@
 #include "fourmi/dist/launch.h"
+#include "fourmi/util/host.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -38,9 +39,7 @@ struct EnvReader {
 LaunchInfo detect_launch(const std::map<std::string, std::string>* env) {
   EnvReader e{env};
   LaunchInfo info;
-  char host[256] = {0};
-  ::gethostname(host, sizeof(host) - 1);
-  info.host = host;
+  info.host = util::hostname();
   if (e.has("OMPI_COMM_WORLD_SIZE")) {
     info.launcher = "mpirun";
     info.rank = e.integer("OMPI_COMM_WORLD_RANK", 0);

@@ -1,4 +1,5 @@
 #include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/util/host.h"
 
 #include <fmt/format.h>
 #include <mpi.h>
@@ -14,11 +15,7 @@
 namespace fourmi::dist {
 namespace {
 
-std::string hostname() {
-  char h[256] = {0};
-  ::gethostname(h, sizeof(h) - 1);
-  return h;
-}
+using util::hostname;
 
 MPI_Datatype mpi_type(const torch::Tensor& t, const char* op) {
   switch (t.scalar_type()) {

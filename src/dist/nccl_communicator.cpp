@@ -20,15 +20,12 @@
 #include <thread>
 
 #include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/util/host.h"
 
 namespace fourmi::dist {
 namespace {
 
-std::string host() {
-  char h[256] = {0};
-  ::gethostname(h, sizeof(h) - 1);
-  return h;
-}
+std::string host() { return util::hostname(); }
 
 ncclDataType_t nccl_type(const torch::Tensor& t, const char* op) {
   switch (t.scalar_type()) {
