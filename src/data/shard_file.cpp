@@ -142,21 +142,24 @@ void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor&
   hid_t ds = field[0] == 'x' ? x_ : y_;
   const auto& shape = this->shape(field);
   const int rank = static_cast<int>(shape.size()) + 1;
-  std::vector<hsize_t> start(rank, 0), stride(rank, 1), count(rank), block(rank, 1);
+  // Read the whole sample (one chunk, one contiguous read) and subsample in memory: HDF5's
+  // strided hyperslabs take a much slower path than a plain chunk read.
+  std::vector<hsize_t> start(rank, 0), count(rank);
   start[0] = static_cast<hsize_t>(index);
   count[0] = 1;
-  count[1] = static_cast<hsize_t>(shape[0]);
-  for (int k = 2; k < rank; ++k) {
-    stride[k] = static_cast<hsize_t>(sub);
-    count[k] = static_cast<hsize_t>((shape[k - 1] + sub - 1) / sub);
-  }
+  for (int k = 1; k < rank; ++k) count[k] = static_cast<hsize_t>(shape[k - 1]);
+  torch::Tensor full = sub == 1 ? out : torch::empty(shape, torch::kFloat32);
   hid_t fspace = H5Dget_space(ds);
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), stride.data(), count.data(), block.data());
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
-  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out.data_ptr<float>());
+  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, full.data_ptr<float>());
   H5Sclose(mspace);
   H5Sclose(fspace);
   if (rc < 0) throw std::runtime_error(fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
+  if (sub == 1) return;
+  std::vector<torch::indexing::TensorIndex> idx{torch::indexing::Slice()};
+  for (size_t k = 1; k < shape.size(); ++k) idx.emplace_back(torch::indexing::Slice(0, torch::indexing::None, sub));
+  out.copy_(full.index(idx));
 }
 
 }  // namespace fourmi::data
