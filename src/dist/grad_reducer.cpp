@@ -1,9 +1,24 @@
 #include "fourmi/dist/grad_reducer.h"
 
 #include <fmt/format.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 namespace fourmi::dist {
+namespace {
+
+// Runs after AccumulateGrad has stored a parameter's gradient (the total over micro-steps).
+class AfterAccumulate : public torch::autograd::PostAccumulateGradHook {
+ public:
+  explicit AfterAccumulate(std::function<void()> fn) : fn_(std::move(fn)) {}
+  void operator()(const torch::autograd::Variable&) override { fn_(); }
+
+ private:
+  std::function<void()> fn_;
+};
+
+}  // namespace
 
 GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, ReducerOptions options)
     : params_(std::move(params)), comm_(comm), options_(options), alive_(std::make_shared<bool>(true)) {
@@ -41,10 +56,9 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
   close_bucket();
   for (size_t k = 0; k < params_.size(); ++k) {
     std::weak_ptr<bool> alive = alive_;
-    params_[k].register_hook([this, k, alive](const torch::Tensor& grad) {
-      if (alive.lock()) on_grad(k, grad);
-      return grad;
-    });
+    torch::autograd::impl::set_post_acc_grad_hooks(params_[k], std::make_unique<AfterAccumulate>([this, k, alive] {
+      if (alive.lock()) on_grad(k);
+    }));
   }
 }
 
@@ -74,15 +88,18 @@ void GradReducer::prepare(bool sync) {
   }
 }
 
-void GradReducer::on_grad(size_t k, const torch::Tensor& grad) {
+void GradReducer::on_grad(size_t k) {
   if (!sync_ || ready_[k]) return;
   auto [bi, slot] = where_[k];
   Bucket& b = buckets_[bi];
   torch::NoGradGuard no_grad;
-  torch::Tensor view = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
-  const auto& acc = params_[k].grad();
-  if (acc.defined()) view.copy_((acc + grad).reshape(-1));  // earlier micro-steps' gradients
-  else view.copy_(grad.reshape(-1));
+  const torch::Tensor& g = params_[k].grad();
+  if (b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32) {
+    b.target = g.view(-1);  // a bucket of one parameter reduces its gradient in place: no copy
+  } else {
+    b.flat.narrow(0, b.offsets[slot], params_[k].numel()).copy_(g.reshape(-1));
+    b.target = b.flat;
+  }
   ready_[k] = true;
   if (--b.pending == 0) launch_ready();
 }
@@ -91,10 +108,10 @@ void GradReducer::launch_ready() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& b = buckets_[next_launch_++];
     if (options_.bf16_compress) {
-      b.wire = b.flat.to(torch::kBFloat16);
+      b.wire = b.target.to(torch::kBFloat16);
       b.work = comm_.all_reduce_async(b.wire, ReduceOp::kSum);
     } else {
-      b.work = comm_.all_reduce_async(b.flat, ReduceOp::kSum);
+      b.work = comm_.all_reduce_async(b.target, ReduceOp::kSum);
     }
   }
 }
@@ -112,13 +129,18 @@ void GradReducer::finish() {
     const auto& acc = params_[k].grad();
     if (acc.defined()) view.copy_(acc.reshape(-1));
     else view.zero_();
+    b.target = b.flat;
     ready_[k] = true;
     --b.pending;
   }
   launch_ready();
   for (auto& b : buckets_) {
     b.work->wait();
-    if (options_.bf16_compress) b.flat.copy_(b.wire);
+    if (options_.bf16_compress) b.target.copy_(b.wire);
+    const bool in_place = !b.target.is_same(b.flat);
+    b.target = torch::Tensor();
+    b.work.reset();
+    if (in_place) continue;  // the gradient itself was reduced
     // The reduced gradients are handed over as views of the bucket, without a copy. The bucket is
     // written again only by the next synchronised backward, which the caller's stream orders after
     // the optimizer step that reads these views.
@@ -126,7 +148,6 @@ void GradReducer::finish() {
       auto& p = params_[b.params[i]];
       p.mutable_grad() = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
     }
-    b.work.reset();
   }
   sync_ = false;
 }

@@ -2,8 +2,9 @@
 //
 // Contract: constructed with the same parameter list (same order, shapes) on every rank of
 // `comm`. Parameters are packed into buckets of about `bucket_bytes` in reverse registration
-// order (the order backward produces them). An autograd hook per parameter copies its gradient
-// into the bucket; when a bucket is complete, and every earlier bucket has been launched, its
+// order (the order backward produces them). A post-accumulate-grad hook per parameter copies its
+// gradient into the bucket (a bucket holding one parameter reduces that gradient in place); when a
+// bucket is complete, and every earlier bucket has been launched, its
 // all-reduce (SUM) starts, so communication overlaps the rest of backward and buckets are
 // launched in the same order on every rank. finish() waits for all buckets (on CUDA it orders
 // the current stream after them) and writes the reduced gradients back to `.grad`. The caller
@@ -45,11 +46,12 @@ class GradReducer {
     std::vector<size_t> params;   // indices into params_
     std::vector<int64_t> offsets; // element offset of each param in `flat`
     torch::Tensor flat;           // float32 buffer on the params' device
+    torch::Tensor target;         // what this step all-reduces: `flat`, or the gradient of a lone parameter
     torch::Tensor wire;           // bf16 copy when compressing
     size_t pending = 0;
     std::unique_ptr<Work> work;
   };
-  void on_grad(size_t param, const torch::Tensor& grad);
+  void on_grad(size_t param);
   void launch_ready();
 
   std::vector<torch::Tensor> params_;
