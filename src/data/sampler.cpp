@@ -19,8 +19,10 @@ int64_t Sampler::steps_per_epoch() const { return (n_ + global_batch_ - 1) / glo
 
 int64_t Sampler::global_count(int64_t step) const { return std::min(global_batch_, n_ - step * global_batch_); }
 
-std::vector<int64_t> Sampler::permutation(int64_t epoch) const {
-  std::vector<int64_t> p(n_);
+const std::vector<int64_t>& Sampler::permutation(int64_t epoch) const {
+  if (epoch == cached_epoch_) return perm_;
+  std::vector<int64_t>& p = perm_;
+  p.resize(n_);
   std::iota(p.begin(), p.end(), 0);
   if (shuffle_) {
     std::mt19937_64 rng(sample_seed(seed_, /*stream=*/7, static_cast<std::uint64_t>(epoch)));
@@ -29,6 +31,7 @@ std::vector<int64_t> Sampler::permutation(int64_t epoch) const {
       std::swap(p[i], p[j]);
     }
   }
+  cached_epoch_ = epoch;
   return p;
 }
 
@@ -39,7 +42,7 @@ std::vector<int64_t> Sampler::indices(int64_t epoch, int64_t step) const {
   const int64_t base = count / data_ranks_, extra = count % data_ranks_;
   const int64_t lo = begin + rank_ * base + std::min<int64_t>(rank_, extra);
   const int64_t len = base + (rank_ < extra ? 1 : 0);
-  auto perm = permutation(epoch);
+  const auto& perm = permutation(epoch);
   return std::vector<int64_t>(perm.begin() + lo, perm.begin() + lo + len);
 }
 

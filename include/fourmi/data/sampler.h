@@ -25,11 +25,15 @@ class Sampler {
   int64_t local_batch() const { return (global_batch_ + data_ranks_ - 1) / data_ranks_; }
 
  private:
-  std::vector<int64_t> permutation(int64_t epoch) const;
+  const std::vector<int64_t>& permutation(int64_t epoch) const;
   int64_t n_, global_batch_;
   int rank_, data_ranks_;
   std::uint64_t seed_;
   bool shuffle_;
+  // The epoch's permutation, built once per epoch rather than once per step (not thread-safe:
+  // a sampler is used by one loader thread).
+  mutable int64_t cached_epoch_ = -1;
+  mutable std::vector<int64_t> perm_;
 };
 
 }  // namespace fourmi::data
