@@ -2,7 +2,6 @@
 #include "fourmi/util/host.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <stdexcept>

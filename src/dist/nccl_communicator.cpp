@@ -25,7 +25,7 @@
 namespace fourmi::dist {
 namespace {
 
-std::string host() { return util::hostname(); }
+using util::hostname;
 
 ncclDataType_t nccl_type(const torch::Tensor& t, const char* op) {
   switch (t.scalar_type()) {
@@ -104,7 +104,7 @@ class NcclCommunicator : public Communicator {
 
   void check(ncclResult_t rc, const char* op) {
     if (rc == ncclSuccess || rc == ncclInProgress) return;
-    abort_job(fmt::format("NCCL {} on group '{}' failed on rank {} ({}), NCCL {}.{}.{}: {} ({})", op, group_, rank_, host(),
+    abort_job(fmt::format("NCCL {} on group '{}' failed on rank {} ({}), NCCL {}.{}.{}: {} ({})", op, group_, rank_, hostname(),
                           NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH, ncclGetErrorString(rc), ncclGetLastError(comm_)));
   }
 
@@ -235,7 +235,7 @@ class NcclCommunicator : public Communicator {
           lock.unlock();
           abort_job(fmt::format("NCCL {} on group '{}' did not complete within {:.0f} s (parallel.timeout_s) on rank {} ({}): another rank of the {} "
                                 "did not arrive (it failed, hangs, or called collectives in another order)",
-                                op, group_, timeout_s_, rank_, host(), size_), 1);
+                                op, group_, timeout_s_, rank_, hostname(), size_), 1);
         }
         ++it;
       }
@@ -275,7 +275,7 @@ std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, dou
   ncclComm_t comm = nullptr;
   ncclResult_t rc = ncclCommInitRank(&comm, size, id, rank);
   if (rc != ncclSuccess)
-    abort_all_ranks(fmt::format("ncclCommInitRank failed on rank {} ({}) device cuda:{}: {}", rank, host(), device_index, ncclGetErrorString(rc)));
+    abort_all_ranks(fmt::format("ncclCommInitRank failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index, ncclGetErrorString(rc)));
   return std::make_unique<NcclCommunicator>(comm, device_index, "world", timeout_s);
 }
 

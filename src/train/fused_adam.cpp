@@ -33,14 +33,15 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       }
       auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
       auto& dev_step = device_steps_[key];
-      if (!dev_step.defined() || dev_step.device() != p.device())  // first step, or after a checkpoint load
-        dev_step = torch::full({}, static_cast<double>(st.step()), p.options().dtype(torch::kFloat32));
+      if (!dev_step.count.defined() || dev_step.mirrors != st.step() || dev_step.count.device() != p.device())
+        dev_step.count = torch::full({}, static_cast<double>(st.step()), p.options().dtype(torch::kFloat32));
       st.step(st.step() + 1);  // host copy, for serialisation
+      dev_step.mirrors = st.step();
       params.push_back(p);
       grads.push_back(p.grad());
       exp_avgs.push_back(st.exp_avg());
       exp_avg_sqs.push_back(st.exp_avg_sq());
-      steps.push_back(dev_step);
+      steps.push_back(dev_step.count);
     }
     if (params.empty()) continue;
     torch::_foreach_add_(steps, 1);

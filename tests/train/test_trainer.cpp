@@ -128,3 +128,30 @@ TEST(Checkpoint, NoTemporaryFilesLeft) {
   EXPECT_EQ(meta.config_yaml, "x: 1\n");
   EXPECT_TRUE(torch::equal(model->parameters()[0], other->parameters()[0]));
 }
+
+TEST(FusedAdam, LoadIntoAnOptimizerThatAlreadySteppedContinuesLikeAFreshOne) {
+  fourmi::testing::TempDir tmp;
+  config::ModelConfig m;
+  m.width = 4, m.modes = {2}, m.layers = 1, m.projection_width = 4;
+  config::TrainConfig tc;
+  auto step = [](models::FNO& model, torch::optim::Optimizer& opt) {
+    for (auto& p : model->parameters()) p.mutable_grad().reset();
+    model->forward(torch::ones({2, 1, 8})).pow(2).mean().backward();
+    opt.step();
+  };
+  torch::manual_seed(0);
+  models::FNO a(m);
+  auto opt_a = train::make_optimizer(tc, a->parameters());
+  step(a, *opt_a);
+  step(a, *opt_a);
+  train::save_checkpoint(tmp / "ck", *a, *opt_a, {2, ""});
+  for (int i = 0; i < 3; ++i) step(a, *opt_a);  // moves on, then goes back to step 2
+  train::load_checkpoint(tmp / "ck/ckpt-000002.pt", *a, opt_a.get());
+  step(a, *opt_a);
+  models::FNO b(m);
+  auto opt_b = train::make_optimizer(tc, b->parameters());
+  train::load_checkpoint(tmp / "ck/ckpt-000002.pt", *b, opt_b.get());
+  step(b, *opt_b);
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << "parameter " << i;
+}

@@ -18,7 +18,11 @@ class FusedAdam : public torch::optim::Adam {
 
  private:
   bool decoupled_;
-  std::unordered_map<const void*, torch::Tensor> device_steps_;  // float step counters per parameter
+  struct DeviceStep {
+    torch::Tensor count;  // float32 step counter on the parameter's device, as the fused kernel wants
+    int64_t mirrors = -1; // the AdamParamState step it equals; a mismatch (a loaded checkpoint) rebuilds it
+  };
+  std::unordered_map<const void*, DeviceStep> device_steps_;
 };
 
 }  // namespace fourmi::train

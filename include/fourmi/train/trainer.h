@@ -9,7 +9,6 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
-#include <functional>
 #include <memory>
 #include <string>
 
