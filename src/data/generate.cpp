@@ -5,49 +5,41 @@
 
 #include <filesystem>
 
-#include "fourmi/data/burgers1d.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/data/grf.h"
+#include "fourmi/data/pde_generator.h"
+#include "fourmi/util/log.h"
 #include "fourmi/util/progress.h"
 
 namespace fourmi::data {
 namespace {
 
-nlohmann::json burgers_params(const config::DatagenConfig& c) {
-  const auto& b = c.burgers1d;
-  return {{"pde", "burgers1d"}, {"seed", c.seed}, {"resolution", b.resolution}, {"viscosity", b.viscosity},
-          {"t_final", b.t_final}, {"grf_gamma", b.grf_gamma}, {"grf_tau", b.grf_tau}, {"grf_sigma", b.grf_sigma},
-          {"cfl", b.cfl}, {"solver", "pseudo-spectral, 2/3 dealiasing, integrating-factor RK4"}};
-}
+constexpr std::uint64_t kTrainStream = 101, kTestStream = 202;
 
-Manifest generate_split(const config::DatagenConfig& c, const std::string& split, int64_t count, std::uint64_t stream,
-                        torch::Device device, bool progress) {
-  const auto& b = c.burgers1d;
-  std::string base = std::filesystem::path(c.out).filename().string();
-  std::string dir = c.out + "-" + split;
+Manifest generate_split(const config::DatagenConfig& c, const PdeGenerator& gen, const std::string& out,
+                        const std::string& split, int64_t count, std::uint64_t stream, torch::Device device,
+                        bool progress, const nlohmann::json& extra) {
+  std::string base = std::filesystem::path(out).filename().string();
   Manifest header;
   header.name = base + "-" + split;
   header.split = split;
   header.pde = c.pde;
   header.num_samples = count;
-  header.x_shape = {1, b.resolution};
-  header.y_shape = {1, b.resolution};
-  header.generator = burgers_params(c);
+  header.x_shape = gen.x_shape();
+  header.y_shape = gen.y_shape();
+  header.generator = gen.params();
+  header.generator["seed"] = c.seed;
   header.generator["split_stream"] = stream;
-  DatasetWriter writer(dir, header, c.shards);
+  header.generator.update(extra);
+  DatasetWriter writer(out + "-" + split, header, c.shards);
   util::ProgressBar bar(fmt::format("datagen {} {}", header.name, device.str()), count, progress);
+  // Each split draws from its own stream of per-sample seeds.
+  const std::uint64_t seed = sample_seed(c.seed, stream, 0);
   for (int64_t first = 0; first < count; first += c.batch) {
     int64_t k = std::min<int64_t>(c.batch, count - first);
-    // Each split draws from its own stream of per-sample seeds.
-    torch::Tensor u0 = periodic_grf_1d(k, b.resolution, b.grf_gamma, b.grf_tau, b.grf_sigma,
-                                       sample_seed(c.seed, stream, 0), first, device);
-    BurgersSolveStats stats;
-    torch::Tensor u1 = solve_burgers1d(u0, b.viscosity, b.t_final, b.cfl, &stats);
-    if (!torch::isfinite(u1).all().item<bool>())
-      throw std::runtime_error(fmt::format("datagen burgers1d: the solve of samples {}..{} diverged; lower datagen.burgers1d.cfl or raise the resolution",
-                                           first, first + k));
-    writer.append(u0.unsqueeze(1), u1.unsqueeze(1));
-    bar.update(first + k, fmt::format("({} steps, dt {:.2e})", stats.steps, stats.dt));
+    PdeBatch b = gen.solve(k, seed, first, device);
+    writer.append(b.x, b.y);
+    bar.update(first + k, b.note);
   }
   bar.finish();
   return writer.finish();
@@ -55,15 +47,25 @@ Manifest generate_split(const config::DatagenConfig& c, const std::string& split
 
 }  // namespace
 
+std::string datagen_out(const config::DatagenConfig& c) { return c.out.empty() ? "data/" + c.pde : c.out; }
+
 GeneratedDatasets generate_datasets(const config::DatagenConfig& c, torch::Device device, bool progress) {
-  if (c.pde != "burgers1d")
-    throw std::invalid_argument(fmt::format("datagen: PDE '{}' is not available; accepted: burgers1d", c.pde));
-  GeneratedDatasets out;
-  out.train_dir = c.out + "-train";
-  out.test_dir = c.out + "-test";
-  out.train = generate_split(c, "train", c.n_train, /*stream=*/101, device, progress);
-  out.test = generate_split(c, "test", c.n_test, /*stream=*/202, device, progress);
-  return out;
+  auto gen = make_pde_generator(c);
+  const std::string out = datagen_out(c);
+  nlohmann::json extra = nlohmann::json::object();
+  if (c.check_refinement > 0) {
+    const int64_t k = std::min(c.check_refinement, c.n_train);
+    double diff = gen->refinement_difference(k, sample_seed(c.seed, kTrainStream, 0), device);
+    util::info("datagen {}: first {} training sample(s) re-solved on a twice finer grid: relative L2 difference {:.3e}",
+               c.pde, k, diff);
+    extra["refinement_check"] = {{"samples", k}, {"relative_l2_difference", diff}};
+  }
+  GeneratedDatasets result;
+  result.train_dir = out + "-train";
+  result.test_dir = out + "-test";
+  result.train = generate_split(c, *gen, out, "train", c.n_train, kTrainStream, device, progress, extra);
+  result.test = generate_split(c, *gen, out, "test", c.n_test, kTestStream, device, progress, extra);
+  return result;
 }
 
 }  // namespace fourmi::data

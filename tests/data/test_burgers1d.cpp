@@ -81,3 +81,40 @@ TEST(Datagen, WritesTrainAndTestSplitsDeterministically) {
   auto [xt, yt] = te.read_all();
   EXPECT_FALSE(torch::equal(xt, x1.narrow(0, 0, 3)));  // splits draw different fields
 }
+
+TEST(Burgers, ConservesTheMean) {
+  // d/dt of the integral of u is zero on the torus: the flux (u^2/2 - nu u_x) is periodic.
+  auto u0 = periodic_grf_1d(3, 256, 2.5, 7, 49, 8, 0, torch::kCPU) + 0.3;
+  auto u1 = solve_burgers1d(u0, 0.02, 1.0, 0.4);
+  EXPECT_LT((u1.mean(1) - u0.mean(1)).abs().max().item<double>(), 1e-12);
+}
+
+TEST(Datagen, DarcyAndNavierStokesWriteTheStatedShapes) {
+  fourmi::testing::TempDir tmp;
+  fourmi::config::DatagenConfig c;
+  c.n_train = 3;
+  c.n_test = 2;
+  c.shards = 2;
+  c.batch = 2;
+  c.check_refinement = 1;
+  c.pde = "darcy2d";
+  c.out = tmp / "darcy";
+  c.darcy2d.resolution = 21;
+  auto d = generate_datasets(c, torch::kCPU, false);
+  EXPECT_EQ(d.train.x_shape, (std::vector<int64_t>{1, 21, 21}));
+  EXPECT_LT(d.train.generator["refinement_check"]["relative_l2_difference"].get<double>(), 0.1);
+  auto [a, u] = Dataset(d.train_dir, 5, true).read_all();
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{3, 1, 5, 5}));
+  EXPECT_TRUE(((a == 12.0) | (a == 3.0)).all().item<bool>());
+  c.pde = "navier_stokes2d";
+  c.out = tmp / "ns";
+  c.navier_stokes2d.resolution = 32;
+  c.navier_stokes2d.store_resolution = 16;
+  c.navier_stokes2d.snapshots = 3;
+  c.navier_stokes2d.interval = 0.5;
+  auto ns = generate_datasets(c, torch::kCPU, false);
+  EXPECT_EQ(ns.test.y_shape, (std::vector<int64_t>{3, 16, 16}));
+  EXPECT_EQ(ns.test.num_samples, 2);
+  c.navier_stokes2d.store_resolution = 12;
+  EXPECT_THROW(generate_datasets(c, torch::kCPU, false), std::invalid_argument);
+}

@@ -32,15 +32,45 @@ struct Burgers1dConfig {
   double cfl = 0.4;             // dt = cfl * dx / max|u0|
 };
 
+// steady Darcy flow -div(a grad u) = 1 on [0,1]^2, u = 0 on the boundary
+struct Darcy2dConfig {
+  int resolution = 421;         // grid nodes per side (boundary included)
+  double grf_gamma = 2.0;       // mu ~ N(0, sigma^2 (-Lap + tau^2 I)^-gamma), Neumann
+  double grf_tau = 3.0;
+  double grf_sigma = 1.0;
+  double a_pos = 12.0;          // a where mu >= 0
+  double a_neg = 3.0;           // a where mu < 0
+  double tol = 1e-8;            // PCG relative residual ||f - A u|| / ||f||
+  int max_iter = 20000;
+};
+
+// 2D Navier-Stokes, vorticity form on the unit torus
+struct NavierStokes2dConfig {
+  int resolution = 256;         // solver grid per side
+  int store_resolution = 64;    // stored grid per side (divides resolution)
+  double viscosity = 1e-3;
+  int snapshots = 50;           // stored at t = interval, 2 interval, ..., snapshots * interval
+  double interval = 1.0;
+  double grf_alpha = 2.5;       // w0 ~ N(0, sigma^2 (-Lap + tau^2 I)^-alpha), zero mean
+  double grf_tau = 7.0;
+  double grf_sigma = 18.520259177452136;  // tau^(0.5 (2 alpha - d)) = 7^1.5, as in the FNO paper's generator
+  double forcing = 0.1;         // f = forcing (sin 2 pi (x+y) + cos 2 pi (x+y))
+  double cfl = 0.5;
+  double dt_max = 1e-2;
+};
+
 struct DatagenConfig {
-  std::string pde = "burgers1d";  // burgers1d
-  std::string out = "data/burgers1d";  // writes <out>-train/ and <out>-test/
+  std::string pde = "burgers1d";  // burgers1d | darcy2d | navier_stokes2d
+  std::string out = "";         // writes <out>-train/ and <out>-test/; "" = data/<pde>
   int n_train = 1000;
   int n_test = 200;
   int shards = 1;
   int batch = 100;              // samples solved together
   std::uint64_t seed = 0;
+  int check_refinement = 0;     // re-solve this many training samples on a twice finer grid and record the difference
   Burgers1dConfig burgers1d;
+  Darcy2dConfig darcy2d;
+  NavierStokes2dConfig navier_stokes2d;
 };
 
 struct DataConfig {

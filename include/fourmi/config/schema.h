@@ -80,15 +80,41 @@ template <class V> void describe(V& v, Burgers1dConfig& c) {
   v("grf_sigma", c.grf_sigma, positive());
   v("cfl", c.cfl, in_range(1e-3, 1.0));
 }
+template <class V> void describe(V& v, Darcy2dConfig& c) {
+  v("resolution", c.resolution, at_least(5));
+  v("grf_gamma", c.grf_gamma, positive());
+  v("grf_tau", c.grf_tau, positive());
+  v("grf_sigma", c.grf_sigma, positive());
+  v("a_pos", c.a_pos, positive());
+  v("a_neg", c.a_neg, positive());
+  v("tol", c.tol, in_range(1e-14, 1e-2));
+  v("max_iter", c.max_iter, at_least(1));
+}
+template <class V> void describe(V& v, NavierStokes2dConfig& c) {
+  v("resolution", c.resolution, at_least(8));
+  v("store_resolution", c.store_resolution, at_least(4));
+  v("viscosity", c.viscosity, positive());
+  v("snapshots", c.snapshots, at_least(1));
+  v("interval", c.interval, positive());
+  v("grf_alpha", c.grf_alpha, positive());
+  v("grf_tau", c.grf_tau, positive());
+  v("grf_sigma", c.grf_sigma, positive());
+  v("forcing", c.forcing, at_least(0.0));
+  v("cfl", c.cfl, in_range(1e-3, 1.0));
+  v("dt_max", c.dt_max, positive());
+}
 template <class V> void describe(V& v, DatagenConfig& c) {
-  v("pde", c.pde, one_of({"burgers1d"}));
+  v("pde", c.pde, one_of({"burgers1d", "darcy2d", "navier_stokes2d"}));
   v("out", c.out);
   v("n_train", c.n_train, at_least(1));
   v("n_test", c.n_test, at_least(1));
   v("shards", c.shards, at_least(1));
   v("batch", c.batch, at_least(1));
   v("seed", c.seed);
+  v("check_refinement", c.check_refinement, at_least(0));
   v.section("burgers1d", c.burgers1d);
+  v.section("darcy2d", c.darcy2d);
+  v.section("navier_stokes2d", c.navier_stokes2d);
 }
 template <class V> void describe(V& v, DataConfig& c) {
   v("train", c.train);
