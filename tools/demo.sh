@@ -9,5 +9,8 @@ echo "== fourmi train"
 "$FOURMI" train
 echo "== fourmi eval"
 "$FOURMI" eval
+echo "== fourmi report (tables, roofline chart, merged trace)"
+FOURMI_PYTHON="$PYTHON" "$FOURMI" report runs/demo --out runs/demo/report
 echo
 echo "demo finished: metrics runs/demo/metrics.jsonl, checkpoints runs/demo/checkpoints/, result runs/demo/result.json"
+echo "               profile runs/demo/profile/, report runs/demo/report/report.md and roofline-demo.png"

@@ -4,11 +4,15 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <optional>
 
+#include "fourmi/cli/bench_common.h"
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
 #include "fourmi/cli/run_context.h"
 #include "fourmi/config/config_loader.h"
+#include "fourmi/profile/peaks.h"
+#include "fourmi/profile/profile_files.h"
 #include "fourmi/train/trainer.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
@@ -36,11 +40,42 @@ int run_train(const CommonOptions& opts, bool resume) {
   train::Trainer trainer(cfg, build_model(cfg), ctx.device(), ctx.world(), run_dir);
   util::info("model: FNO-{}D, {} parameters; data: {} train / {} test samples of x [{}]", cfg.model.dim,
              trainer.model()->parameter_count(), train.size(), test.size(), fmt::join(train.x_shape(), ","));
+  // Peaks are resolved before training so a missing or bad peaks file fails early.
+  std::optional<profile::Peaks> peaks;
+  // Rank 0 measures and saves them when no file exists yet; the others then read its file.
+  if (cfg.profile.enabled && ctx.launch().rank == 0) peaks = profile::resolve_peaks(cfg, ctx.device());
+  if (cfg.profile.enabled) ctx.world().barrier();
+  if (cfg.profile.enabled && ctx.launch().rank != 0) peaks = profile::resolve_peaks(cfg, ctx.device());
   auto result = trainer.fit(train, test, resume);
+  const int ranks = ctx.world().size();
+  const int64_t per_rank = (cfg.train.batch_size + ranks - 1) / ranks;
+  double step_ms = 0;
+  if (trainer.profiler() && trainer.profiler()->finished()) {
+    nlohmann::json meta = {{"run", cfg.run.name}, {"world_size", ranks}, {"grid", {{"data", ranks}, {"modes", 1}}},
+                           {"host", ctx.launch().host}, {"device", fmt::format("{} ({})", ctx.device().str(), device_description(ctx.device()))},
+                           {"backend", ctx.world().backend()},
+                           {"model", {{"dim", cfg.model.dim}, {"width", cfg.model.width}, {"modes", cfg.model.modes},
+                                      {"layers", cfg.model.layers}, {"resolution", train.x_shape()}}},
+                           {"global_batch", cfg.train.batch_size}, {"batch_per_rank", per_rank},
+                           {"warmup_steps", cfg.profile.warmup_steps}};
+    auto doc = profile::write_rank_profile(run_dir + "/profile", ctx.launch().rank, meta, *trainer.profiler(), *peaks);
+    step_ms = doc["steps"]["step_ms_mean"].get<double>();
+    torch::Tensor t = torch::tensor({step_ms}, torch::kFloat64);
+    torch::Tensor on_device = t.to(ctx.device());
+    ctx.world().all_reduce(on_device, dist::ReduceOp::kMax);  // the slowest rank sets the pace
+    step_ms = on_device.to(torch::kCPU).item<double>();
+    const auto& st = doc["steps"];
+    util::info("profile: step {:.2f} ms (compute {:.2f}, exposed comm {:.2f}, data wait {:.2f}); profiler overhead {}; {}/profile/rank-{:05d}.json",
+               st["step_ms_mean"].get<double>(), st["compute_ms"].get<double>(), st["comm_exposed_ms"].get<double>(),
+               st["data_wait_ms"].get<double>(),
+               st["overhead_pct"].is_null() ? std::string("not measured (run too short)") : fmt::format("{:.1f}%", st["overhead_pct"].get<double>()),
+               run_dir, ctx.launch().rank);
+  }
   nlohmann::json summary = {{"epochs_run", result.epochs_run}, {"train_rel_l2", result.final_train_loss},
                             {"test_rel_l2", result.final_eval.rel_l2}, {"test_samples", result.final_eval.samples},
                             {"seconds", result.seconds}, {"samples_per_second", result.samples_per_second},
-                            {"ranks", ctx.world().size()}, {"device", ctx.device().str()},
+                            {"ranks", ranks}, {"device", ctx.device().str()}, {"grid", {{"data", ranks}, {"modes", 1}}},
+                            {"global_batch", cfg.train.batch_size}, {"step_ms", step_ms > 0 ? nlohmann::json(step_ms) : nlohmann::json()},
                             {"checkpoint", result.last_checkpoint}};
   if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/result.json", summary.dump(2) + "\n");
   // Every rank's collectives (op, group, bytes, start, duration, algbw, busbw). With NCCL the times

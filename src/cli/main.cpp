@@ -7,6 +7,7 @@
 #include "fourmi/cli/commands.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/util/host.h"
 
 int main(int argc, char** argv) {
   using namespace fourmi::cli;
@@ -28,17 +29,35 @@ int main(int argc, char** argv) {
   eval->add_option("--checkpoint", checkpoint, "checkpoint file (default: newest in the run directory)");
   auto* datagen = app.add_subcommand("datagen", "generate a PDE dataset into sharded HDF5 (train and test splits)");
   add_common(datagen);
-  datagen->add_option("pde", pde, "PDE to solve (default: datagen.pde)")->check(CLI::IsMember({"burgers1d"}));
+  datagen->add_option("pde", pde, "PDE to solve (default: datagen.pde)")->check(CLI::IsMember({"burgers1d", "darcy2d", "navier_stokes2d"}));
   auto* info = app.add_subcommand("info", "print the build, the devices and the topology every rank sees");
   add_common(info);
+  auto* bench = app.add_subcommand("bench", "measure this machine: the data reader (io) or the roofline peaks (peak)");
+  bench->require_subcommand(1);
+  std::string bench_out;
+  int bench_steps = 20;
+  auto* bench_io = bench->add_subcommand("io", "reader samples/s per rank, cold and warm cache, against the training step's consumption");
+  add_common(bench_io);
+  bench_io->add_option("--out", bench_out, "JSON result file to add the runs to (e.g. bench/results/io.json)");
+  bench_io->add_option("--train-steps", bench_steps, "timed training steps")->check(CLI::PositiveNumber);
+  auto* bench_peak = bench->add_subcommand("peak", "peak FLOP/s per precision and memory bandwidth of this device (roofline ceilings)");
+  add_common(bench_peak);
+  bench_peak->add_option("--out", bench_out, "peaks file to write (default: <run.dir>/peaks-<device>.json)");
+  std::vector<std::string> report_args;
+  auto* report = app.add_subcommand("report", "tables and charts from one or many runs (tools/fourmi_report.py)");
+  report->prefix_command();  // everything after `report` goes to the report tool
 
+  fourmi::util::set_command_line(argc, argv);
   CLI11_PARSE(app, argc, argv);
   try {
+    if (*report) return run_report(report->remaining());
+    if (*bench_io) return run_bench_io(opts, bench_out, bench_steps);
+    if (*bench_peak) return run_bench_peak(opts, bench_out);
     if (*train) return run_train(opts, resume);
     if (*eval) return run_eval(opts, checkpoint);
     if (*datagen) return run_datagen(opts, pde);
     if (*info) return run_info(opts);
-    std::fprintf(stderr, "fourmi: a command is required: train, eval, datagen or info (see fourmi --help)\n");
+    std::fprintf(stderr, "fourmi: a command is required: train, eval, datagen, info, bench or report (see fourmi --help)\n");
     return 2;
   } catch (const fourmi::config::ConfigError& e) {
     fourmi::dist::abort_all_ranks(e.what(), 2);

@@ -26,6 +26,10 @@ std::vector<CommRecord> CommLog::records() const {
   std::lock_guard<std::mutex> lock(mu_);
   return records_;
 }
+size_t CommLog::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_.size();
+}
 void CommLog::clear() {
   std::lock_guard<std::mutex> lock(mu_);
   records_.clear();

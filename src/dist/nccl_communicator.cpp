@@ -127,6 +127,13 @@ class NcclCommunicator : public Communicator {
     bool waited_ = false;
   };
 
+  // A timing event owned by a shared_ptr whose get() is the cudaEvent_t.
+  static std::shared_ptr<void> timing_event() {
+    cudaEvent_t e;
+    if (cudaEventCreate(&e) != cudaSuccess) throw std::runtime_error("NCCL backend: cudaEventCreate failed");
+    return std::shared_ptr<void>(static_cast<void*>(e), [](void* p) { cudaEventDestroy(static_cast<cudaEvent_t>(p)); });
+  }
+
   // Orders the comm stream after the caller's stream, runs `enqueue`, records completion.
   template <class F>
   std::unique_ptr<Work> launch(const char* op, std::initializer_list<torch::Tensor> tensors, int64_t bytes, F enqueue,
@@ -144,7 +151,14 @@ class NcclCommunicator : public Communicator {
     cudaEventRecord(ready.handle, caller.stream());
     cudaStreamWaitEvent(stream_.stream(), ready.handle, 0);
     double start = log_ ? log_->now() : 0.0;
+    std::shared_ptr<void> ev_start, ev_end;
+    if (log_ && log_->device_timing()) {
+      ev_start = timing_event();
+      ev_end = timing_event();
+      cudaEventRecord(static_cast<cudaEvent_t>(ev_start.get()), stream_.stream());
+    }
     enqueue(stream_.stream());
+    if (ev_end) cudaEventRecord(static_cast<cudaEvent_t>(ev_end.get()), stream_.stream());
     cudaEventRecord(done->handle, stream_.stream());
     for (const auto& t : tensors) c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream_);
     {
@@ -154,7 +168,7 @@ class NcclCommunicator : public Communicator {
     cv_.notify_all();
     if (log_) {
       // Host-side enqueue time; the profile area replaces it with CUDA-event times when profiling.
-      log_->add({op, group_, dtype_name(*tensors.begin()), bytes, size_, start, log_->now() - start});
+      log_->add({op, group_, dtype_name(*tensors.begin()), bytes, size_, start, log_->now() - start, ev_start, ev_end});
     }
     return std::make_unique<NcclWork>(done, device_, std::move(after));
   }

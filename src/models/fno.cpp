@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "fourmi/profile/profiler.h"
+
 namespace fourmi::models {
 
 FNOImpl::FNOImpl(const config::ModelConfig& config) : config_(config) {
@@ -42,7 +44,9 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
     throw std::invalid_argument(fmt::format("FNO: expected input [batch, {}, {} spatial dims], got {}",
                                             config_.in_channels, d, fmt::join(input.sizes(), "x")));
   torch::Tensor x = config_.grid_embedding ? add_grid(input) : input;
-  x = lift_->forward(x);
+  auto points = [](const torch::Tensor& t) { return t.numel() / (t.size(0) * t.size(1)) * t.size(0); };
+  x = profile::profiled("lift", "linear", [&] { return profile::pointwise_linear_cost(points(x), x.size(1), config_.width, false); },
+                        x, [&](const torch::Tensor& in) { return lift_->forward(in); });
   std::vector<int64_t> pad;  // F.pad order: last dim first, (left, right) pairs
   std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
   if (config_.padding > 0) {
@@ -53,14 +57,26 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
     x = torch::constant_pad_nd(x, pad, 0.0);
   }
   for (int l = 0; l < config_.layers; ++l) {
-    x = skip_[l]->forward_add(x, spectral_[l]->forward(x));
-    if (l + 1 < config_.layers) x = torch::gelu(x);
+    profile::LayerScope scope(l);
+    torch::Tensor spectral = spectral_[l]->forward(x);
+    x = profile::profiled("skip_add", "linear",
+                          [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.width, true); }, x,
+                          [&](const torch::Tensor& in) { return skip_[l]->forward_add(in, spectral); });
+    if (l + 1 < config_.layers)
+      x = profile::profiled("gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
+                            [](const torch::Tensor& in) { return torch::gelu(in); });
   }
   if (config_.padding > 0) {
     for (int k = 0; k < d; ++k) x = x.narrow(2 + k, 0, spatial[k]);
   }
-  x = torch::gelu(project_hidden_->forward(x));
-  return project_out_->forward(x);
+  x = profile::profiled("project_hidden", "linear",
+                        [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.projection_width, false); }, x,
+                        [&](const torch::Tensor& in) { return project_hidden_->forward(in); });
+  x = profile::profiled("project_gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
+                        [](const torch::Tensor& in) { return torch::gelu(in); });
+  return profile::profiled("project_out", "linear",
+                           [&] { return profile::pointwise_linear_cost(points(x), config_.projection_width, config_.out_channels, false); },
+                           x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
 }
 
 int64_t FNOImpl::parameter_count() const {

@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 
+#include "fourmi/profile/profiler.h"
+
 namespace fourmi::models {
 namespace {
 
@@ -99,15 +101,26 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   check_modes_fit(options_.modes, x.sizes().slice(2));
   std::vector<int64_t> fft_dims;
   for (int k = 0; k < d; ++k) fft_dims.push_back(x.dim() - d + k);
-  torch::Tensor x_ft = torch::fft::rfftn(x, c10::nullopt, fft_dims);
-  torch::Tensor modes_in = gather_modes(x_ft, options_.modes);            // [M, B, Cin] complex
-  torch::Tensor w = torch::view_as_complex(weight);                        // [M, Cin, Cout]
-  // Per-mode channel mixing as one batched GEMM over modes.
-  torch::Tensor mixed = torch::bmm(modes_in, w);                           // [M, B, Cout]
-  std::vector<int64_t> spectrum(x_ft.sizes().end() - d, x_ft.sizes().end());
-  torch::Tensor out_ft = scatter_modes(mixed, options_.modes, spectrum);
   std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
-  return torch::fft::irfftn(out_ft, spatial, fft_dims);
+  const int64_t batch = x.size(0), cin = options_.in_channels, cout = options_.out_channels;
+  auto fft_cost = [&, batch] { return profile::real_fft_cost(batch * cin, spatial); };
+  torch::Tensor x_ft = profile::profiled("fft", "fft", fft_cost, x, [&](const torch::Tensor& in) {
+    return torch::fft::rfftn(in, c10::nullopt, fft_dims);
+  });
+  std::vector<int64_t> spectrum(x_ft.sizes().end() - d, x_ft.sizes().end());
+  int64_t spectrum_points = 1;
+  for (auto n : spectrum) spectrum_points *= n;
+  auto mix_cost = [&] { return profile::spectral_mix_cost(total_modes_, batch, cin, cout, spectrum_points); };
+  torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
+    torch::Tensor modes_in = gather_modes(in, options_.modes);             // [M, B, Cin] complex
+    torch::Tensor w = torch::view_as_complex(weight);                      // [M, Cin, Cout]
+    torch::Tensor mixed = torch::bmm(modes_in, w);                         // per-mode channel mixing, one batched GEMM
+    return scatter_modes(mixed, options_.modes, spectrum);
+  });
+  auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
+  return profile::profiled("ifft", "ifft", ifft_cost, out_ft, [&](const torch::Tensor& in) {
+    return torch::fft::irfftn(in, spatial, fft_dims);
+  });
 }
 
 }  // namespace fourmi::models

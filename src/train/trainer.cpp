@@ -1,6 +1,7 @@
 #include "fourmi/train/trainer.h"
 
 #include <fmt/format.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -38,6 +39,34 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);
   }
+  if (config_.profile.enabled) profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32);
+}
+
+namespace {
+void sync_device(torch::Device d) {
+  if (d.is_cuda()) torch::cuda::synchronize(d.index());
+}
+}  // namespace
+
+torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
+  if (!profiler_ || profiler_->finished()) return train_step(batch);
+  // Windows: after warm-up, `steps` plain steps then `steps` profiled ones, both timed the
+  // same way, so the profiler's own cost is measured. Short runs drop the plain window.
+  const int64_t w = config_.profile.warmup_steps, n = config_.profile.steps;
+  int64_t plain_begin = w, prof_begin = w + n;
+  if (total < w + 2 * n) plain_begin = prof_begin = std::max<int64_t>(0, std::min(w, total - n));
+  const int64_t prof_end = std::min(total, prof_begin + n);
+  const bool plain = g >= plain_begin && g < prof_begin, prof = g >= prof_begin && g < prof_end;
+  if (!plain && !prof) return train_step(batch);
+  sync_device(device_);
+  auto t0 = std::chrono::steady_clock::now();
+  if (prof) profiler_->begin_step(batch.wait_seconds * 1e3);
+  torch::Tensor loss = train_step(batch);
+  if (prof) profiler_->end_step();
+  sync_device(device_);
+  profiler_->add_wall_time(prof, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  if (prof && g + 1 == prof_end) profiler_->finish();
+  return loss;
 }
 
 torch::Tensor Trainer::train_step(const data::Batch& batch) {
@@ -55,12 +84,24 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
     torch::Tensor x = x_norm_.encode(batch.x.narrow(0, lo, len));
     torch::Tensor y = batch.y.narrow(0, lo, len);
     torch::Tensor pred = y_norm_.decode(model_->forward(x));
-    torch::Tensor loss = relative_l2_loss(pred, y, batch.weight.narrow(0, lo, len), static_cast<double>(batch.global_count));
+    torch::Tensor w = batch.weight.narrow(0, lo, len);
+    torch::Tensor loss = profile::profiled(
+        "loss", "loss", [&] { return profile::elementwise_cost(pred.numel(), 2, 4.0); }, pred,
+        [&](const torch::Tensor& p) { return relative_l2_loss(p, y, w, static_cast<double>(batch.global_count)); });
     loss.backward();
     loss_sum += loss.detach();  // stays on the device: no host synchronisation inside a step
   }
+  profile::Profiler* prof = profile::Profiler::active();
+  if (prof) prof->mark("backward_end");
   if (reducer_) reducer_->finish();
-  optimizer_->step();
+  if (prof) {
+    prof->mark("reduce_end");
+    int64_t params = 0;
+    for (const auto& p : model_->parameters()) params += p.numel();
+    prof->time_block("optimizer", "optimizer", profile::adam_cost(params), [&] { optimizer_->step(); });
+  } else {
+    optimizer_->step();
+  }
   return loss_sum;
 }
 
@@ -130,7 +171,8 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     int64_t step = 0;
     while (auto batch = loader.next()) {
       data_wait += batch->wait_seconds;
-      loss_sum += train_step(*batch);
+      loss_sum += timed_step(*batch, static_cast<int64_t>(epoch - start_epoch) * steps + step,
+                             static_cast<int64_t>(tc.epochs - start_epoch) * steps);
       samples_seen += batch->global_count;
       ++step;
       bar.update(static_cast<int64_t>(epoch - start_epoch) * steps + step, fmt::format("epoch {}", epoch + 1));
@@ -157,6 +199,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     result.epochs_run = epoch + 1 - start_epoch;
   }
   bar.finish();
+  if (profiler_) profiler_->finish();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   result.samples_per_second = static_cast<double>(samples_seen) / std::max(result.seconds, 1e-9);
   return result;

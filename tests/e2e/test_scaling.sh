@@ -50,6 +50,34 @@ rows=$(($(wc -l < $R/report.csv) - 1))
 grep -q "weak" $R/report.md && grep -q "weak-n02" $R/report.md && pass "report.md names the mode and the runs" \
   || fail "report.md: $(head -20 $R/report.md)"
 
+# The 4-rank run's communication profile: every rank wrote its file, and bandwidths follow nccl-tests' formulas.
+PY=${FOURMI_PYTHON:-python3}
+if "$PY" - sweep/runs/weak-n04/profile sweep/report/report.json > busbw.log 2>&1 <<'PYEOF'
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/rank-*.json"))
+assert len(files) == 4, files
+seen = 0
+for f in files:
+    doc = json.load(open(f))
+    assert doc["schema"] == "fourmi.profile/1" and doc["world_size"] == 4
+    for c in doc["comm"]:
+        n, dur_s = c["ranks"], c["duration_ms"] / 1e3
+        if dur_s <= 0 or c["bytes"] == 0:
+            continue
+        algbw = c["bytes"] / dur_s / 1e9
+        factor = {"all_reduce": 2 * (n - 1) / n, "all_gather": (n - 1) / n, "reduce_scatter": (n - 1) / n}.get(c["op"], 1.0)
+        assert abs(c["algbw_gbs"] - algbw) <= 1e-6 * algbw, (f, c)
+        assert abs(c["busbw_gbs"] - algbw * factor) <= 1e-6 * algbw, (f, c)
+        seen += 1
+assert seen > 0, "no collectives in the profiled steps"
+run = next(r for r in json.load(open(sys.argv[2]))["runs"] if r["run"] == "weak-n04")
+for agg in run["comm"]:
+    if agg["op"] == "all_reduce" and agg["busbw_gbs"]:
+        assert abs(agg["busbw_gbs"] / agg["algbw_gbs"] - 1.5) < 1e-9, agg
+print("checked", seen, "collectives")
+PYEOF
+then pass "4 rank profiles; algbw and busbw follow the formulas ($(cat busbw.log))"; else fail "busbw check: $(cat busbw.log)"; fi
+
 "${SCALING[@]}" --out broken "${TRAIN[@]}" --set model.bogus=1 > broken.log 2>&1; rc=$?
 if [ $rc -ne 0 ] && grep -q "run weak-n01 failed" broken.log && grep -q "broken/logs/weak-n01.log" broken.log \
    && [ ! -e broken/runs/weak-n02 ] && [ ! -e broken/report ]; then pass "a failed run stops the sweep and names its log"

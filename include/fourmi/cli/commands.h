@@ -15,5 +15,9 @@ int run_train(const CommonOptions& opts, bool resume);
 int run_eval(const CommonOptions& opts, const std::string& checkpoint);
 int run_datagen(const CommonOptions& opts, const std::string& pde);
 int run_info(const CommonOptions& opts);
+int run_bench_io(const CommonOptions& opts, const std::string& out_path, int train_steps);
+int run_bench_peak(const CommonOptions& opts, const std::string& out_path);
+// Runs tools/fourmi_report.py with `args` under the configured Python; returns its exit status.
+int run_report(const std::vector<std::string>& args);
 
 }  // namespace fourmi::cli

@@ -127,7 +127,12 @@ struct ProfileConfig {
   bool enabled = false;
   int warmup_steps = 5;
   int steps = 20;               // profiled steps after warm-up
-  std::string peaks = "";       // file written by `fourmi bench peak`
+  std::string peaks = "";       // file written by `fourmi bench peak` ("" = <run.dir>/peaks-<device>.json, measured if missing)
+  double peak_fp32_gflops = 0;  // peaks given directly (all > 0 needed for fp32 and memory; 0 = measured/file)
+  double peak_tf32_gflops = 0;
+  double peak_bf16_gflops = 0;
+  double peak_fp64_gflops = 0;
+  double peak_mem_gbs = 0;
 };
 
 struct Config {

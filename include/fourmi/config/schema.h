@@ -167,6 +167,11 @@ template <class V> void describe(V& v, ProfileConfig& c) {
   v("warmup_steps", c.warmup_steps, at_least(0));
   v("steps", c.steps, at_least(1));
   v("peaks", c.peaks);
+  v("peak_fp32_gflops", c.peak_fp32_gflops, at_least(0.0));
+  v("peak_tf32_gflops", c.peak_tf32_gflops, at_least(0.0));
+  v("peak_bf16_gflops", c.peak_bf16_gflops, at_least(0.0));
+  v("peak_fp64_gflops", c.peak_fp64_gflops, at_least(0.0));
+  v("peak_mem_gbs", c.peak_mem_gbs, at_least(0.0));
 }
 template <class V> void describe(V& v, Config& c) {
   v.section("run", c.run);

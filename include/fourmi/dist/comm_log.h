@@ -1,7 +1,9 @@
 // comm_log.h — a record of every collective, for the communication profile.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,6 +18,9 @@ struct CommRecord {
   int ranks = 1;
   double start_s = 0;   // seconds since the log's epoch
   double duration_s = 0;
+  // CUDA events around the collective on the communication stream, when device timing is on
+  // (the profiler resolves them; the host times above are then enqueue times).
+  std::shared_ptr<void> device_start, device_end;
   double algbw() const { return duration_s > 0 ? bytes / duration_s : 0; }
   // nccl-tests bus bandwidth: all-reduce 2(n-1)/n, all-gather and reduce-scatter (n-1)/n.
   double busbw() const;
@@ -28,12 +33,17 @@ class CommLog {
   void add(CommRecord r);
   double now() const;  // seconds since construction (steady clock)
   std::vector<CommRecord> records() const;
+  size_t size() const;
   void clear();
+  // When on, GPU backends record events around each collective (set by the profiler).
+  void set_device_timing(bool on) { device_timing_.store(on); }
+  bool device_timing() const { return device_timing_.load(); }
 
  private:
   mutable std::mutex mu_;
   std::vector<CommRecord> records_;
   int64_t epoch_ns_;
+  std::atomic<bool> device_timing_{false};
 };
 
 }  // namespace fourmi::dist

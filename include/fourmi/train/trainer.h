@@ -19,6 +19,7 @@
 #include "fourmi/dist/communicator.h"
 #include "fourmi/dist/grad_reducer.h"
 #include "fourmi/models/fno.h"
+#include "fourmi/profile/profiler.h"
 #include "fourmi/train/metrics.h"
 
 namespace fourmi::train {
@@ -55,9 +56,14 @@ class Trainer {
   torch::Tensor train_step(const data::Batch& batch);
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   models::FNO& model() { return model_; }
+  // The step profiler when profile.enabled (finished once fit() has run its profiled steps).
+  profile::Profiler* profiler() { return profiler_.get(); }
 
  private:
-  torch::Tensor reduce_sum(const torch::Tensor& host);  // SUM over the data-parallel group, back on the host
+  torch::Tensor reduce_sum(const torch::Tensor& host);
+  // Runs one step; inside the profile windows it is timed (synchronised) and, in the
+  // profiled window, recorded op by op.
+  torch::Tensor timed_step(const data::Batch& batch, int64_t global_step, int64_t total_steps);  // SUM over the data-parallel group, back on the host
   config::Config config_;
   models::FNO model_;
   torch::Device device_;
@@ -67,6 +73,7 @@ class Trainer {
   std::unique_ptr<dist::GradReducer> reducer_;
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
+  std::unique_ptr<profile::Profiler> profiler_;
 };
 
 }  // namespace fourmi::train

@@ -1,0 +1,118 @@
+// profiler.h — the per-rank step profiler: per-op times (forward and backward), the step's
+// compute / exposed-communication / data-wait split, and every collective's device time.
+//
+// Contract: one Profiler per rank, owned by the trainer. The trainer brackets each profiled
+// step with begin_step()/end_step() and marks its phases; model code wraps its operations in
+// run_op(), which costs one pointer test when no step is being profiled. Backward times come
+// from identity autograd nodes placed around each op: the node after an op fires when the
+// op's output gradient arrives, the node before it when the input gradient is done. Marks
+// are resolved once, in finish(), so profiled steps add no host synchronisation of their own.
+// Collectives launched during a profiled step are timed on the communication stream (NCCL)
+// or by the host clock (MPI) and placed on the step's timeline.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fourmi/dist/comm_log.h"
+#include "fourmi/profile/op_cost.h"
+#include "fourmi/profile/step_clock.h"
+
+namespace fourmi::profile {
+
+struct OpInfo {
+  std::string name, kind, precision;
+  int layer = -1;
+  OpCost forward, backward;
+};
+
+class Profiler {
+ public:
+  Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32);
+  ~Profiler();
+
+  // The profiler of the step being profiled now, or null.
+  static Profiler* active();
+
+  void begin_step(double data_wait_ms);
+  void mark(const std::string& phase);  // forward_end | backward_end | reduce_end (then end_step)
+  void end_step();
+  // Resolves every mark (waits for the device) and aggregates the profiled steps.
+  void finish();
+  bool finished() const { return finished_; }
+
+  // Sets the layer that names subsequent ops ("layer2.fft"); -1 for ops outside Fourier layers.
+  void set_layer(int layer) { layer_ = layer; }
+  // Runs fn(in) as op `name`, timing its forward and, through autograd, its backward.
+  torch::Tensor run_op(const std::string& name, const char* kind, OpCost cost, const torch::Tensor& in,
+                       const std::function<torch::Tensor(const torch::Tensor&)>& fn);
+  // Times an op with no autograd (the optimizer step).
+  void time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn);
+
+  // {"steps", "ops", "comm", "comm_summary"}; ops carry flops, bytes and time per step.
+  nlohmann::json summary() const;
+  // Chrome trace events of the profiled steps (pid = rank; tid 0 compute, 1 comm, 2 data).
+  nlohmann::json trace_events(int rank) const;
+  // Step wall times measured around profiled and unprofiled steps, for the overhead figure.
+  void add_wall_time(bool profiled, double ms) { (profiled ? wall_profiled_ : wall_plain_).push_back(ms); }
+
+  // Called by the autograd nodes (any thread).
+  void on_backward_mark(int record, bool output_side);
+
+ private:
+  struct OpRecord {
+    size_t op;                  // index into ops_
+    int fwd_start = -1, fwd_end = -1, bwd_start = -1, bwd_end = -1;
+  };
+  struct Step {
+    int start = -1;
+    double host_start_ms = 0;   // steady clock at begin_step
+    double comm_log_start_s = 0;
+    double data_wait_ms = 0;
+    std::map<std::string, int> phases;
+    std::vector<OpRecord> ops;
+    size_t comm_first = 0, comm_last = 0;  // CommLog record range
+  };
+  struct Span {
+    std::string name;
+    int tid;
+    double start_ms, dur_ms;
+  };
+  size_t op_index(const std::string& name, const char* kind, const OpCost& cost);
+
+  torch::Device device_;
+  dist::CommLog* log_;
+  bool tf32_;
+  StepClock clock_;
+  std::mutex mu_;
+  std::vector<OpInfo> ops_;
+  std::map<std::string, size_t> op_by_name_;
+  std::vector<Step> steps_;
+  int layer_ = -1;
+  bool finished_ = false;
+  std::vector<double> wall_profiled_, wall_plain_;
+  // resolved by finish()
+  nlohmann::json summary_;
+  std::vector<std::vector<Span>> spans_;
+  std::vector<double> step_host_start_;
+};
+
+// Wraps fn(in) in the active profiler's run_op, or just calls it.
+torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
+                       const torch::Tensor& in, const std::function<torch::Tensor(const torch::Tensor&)>& fn);
+
+// RAII: names the ops of Fourier layer `layer` while in scope.
+class LayerScope {
+ public:
+  explicit LayerScope(int layer);
+  ~LayerScope();
+};
+
+}  // namespace fourmi::profile

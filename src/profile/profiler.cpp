@@ -1,0 +1,259 @@
+#include "fourmi/profile/profiler.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+
+namespace fourmi::profile {
+namespace {
+
+std::atomic<Profiler*> g_active{nullptr};
+
+// Identity in forward; its backward tells the profiler that a gradient passed this point.
+struct BackwardMark : public torch::autograd::Function<BackwardMark> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t profiler,
+                               int64_t record, bool output_side) {
+    ctx->saved_data["profiler"] = profiler;
+    ctx->saved_data["record"] = record;
+    ctx->saved_data["output_side"] = output_side;
+    return x.view_as(x);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    auto* p = reinterpret_cast<Profiler*>(ctx->saved_data["profiler"].toInt());
+    p->on_backward_mark(static_cast<int>(ctx->saved_data["record"].toInt()), ctx->saved_data["output_side"].toBool());
+    return {grad[0], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+const char* precision_of(const std::string& kind, bool tf32_gemm) {
+  if (kind == "linear" || kind == "spectral_mix") return tf32_gemm ? "tf32" : "fp32";
+  return "fp32";
+}
+
+}  // namespace
+
+Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32)
+    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), clock_(device) {}
+
+Profiler::~Profiler() {
+  Profiler* self = this;
+  g_active.compare_exchange_strong(self, nullptr);
+  if (log_) log_->set_device_timing(false);
+}
+
+Profiler* Profiler::active() { return g_active.load(); }
+
+void Profiler::begin_step(double data_wait_ms) {
+  Step s;
+  s.host_start_ms = steady_ms();
+  s.comm_log_start_s = log_ ? log_->now() : 0.0;
+  s.data_wait_ms = data_wait_ms;
+  s.comm_first = log_ ? log_->size() : 0;
+  s.start = clock_.mark();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    steps_.push_back(std::move(s));
+  }
+  if (log_) log_->set_device_timing(clock_.on_gpu());
+  g_active.store(this);
+}
+
+void Profiler::mark(const std::string& phase) {
+  int id = clock_.mark();
+  std::lock_guard<std::mutex> lock(mu_);
+  steps_.back().phases[phase] = id;
+}
+
+void Profiler::end_step() {
+  mark("step_end");
+  g_active.store(nullptr);
+  if (log_) log_->set_device_timing(false);
+  std::lock_guard<std::mutex> lock(mu_);
+  steps_.back().comm_last = log_ ? log_->size() : 0;
+}
+
+size_t Profiler::op_index(const std::string& name, const char* kind, const OpCost& cost) {
+  std::string full = layer_ >= 0 ? fmt::format("layer{}.{}", layer_, name) : name;
+  auto it = op_by_name_.find(full);
+  if (it != op_by_name_.end()) return it->second;
+  OpInfo info{full, kind, precision_of(kind, tf32_), layer_, cost, backward_of(cost, kind)};
+  ops_.push_back(info);
+  op_by_name_[full] = ops_.size() - 1;
+  return ops_.size() - 1;
+}
+
+torch::Tensor Profiler::run_op(const std::string& name, const char* kind, OpCost cost, const torch::Tensor& in,
+                               const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  const bool grads = torch::GradMode::is_enabled();
+  int64_t record;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t op = op_index(name, kind, cost);
+    steps_.back().ops.push_back({op});
+    record = static_cast<int64_t>(steps_.back().ops.size() - 1);
+  }
+  const auto self = reinterpret_cast<int64_t>(this);
+  torch::Tensor x = (grads && in.requires_grad()) ? BackwardMark::apply(in, self, record, false) : in;
+  int start = clock_.mark();
+  torch::Tensor y = fn(x);
+  int end = clock_.mark();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& r = steps_.back().ops[record];
+    r.fwd_start = start;
+    r.fwd_end = end;
+  }
+  return (grads && y.requires_grad()) ? BackwardMark::apply(y, self, record, true) : y;
+}
+
+void Profiler::time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn) {
+  int64_t record;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t op = op_index(name, kind, cost);
+    steps_.back().ops.push_back({op});
+    record = static_cast<int64_t>(steps_.back().ops.size() - 1);
+  }
+  int start = clock_.mark();
+  fn();
+  int end = clock_.mark();
+  std::lock_guard<std::mutex> lock(mu_);
+  steps_.back().ops[record].fwd_start = start;
+  steps_.back().ops[record].fwd_end = end;
+}
+
+void Profiler::on_backward_mark(int record, bool output_side) {
+  int id = clock_.mark();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& r = steps_.back().ops.at(record);
+  (output_side ? r.bwd_start : r.bwd_end) = id;
+}
+
+void Profiler::finish() {
+  if (finished_ || steps_.empty()) return;
+  clock_.synchronize();
+  const auto records = log_ ? log_->records() : std::vector<dist::CommRecord>{};
+  std::vector<double> fwd_ms(ops_.size(), 0), bwd_ms(ops_.size(), 0);
+  std::vector<int> bwd_seen(ops_.size(), 0);
+  double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0, comm_overlap = 0;
+  double min_step = 1e30, max_step = 0;
+  nlohmann::json comm = nlohmann::json::array();
+  for (size_t si = 0; si < steps_.size(); ++si) {
+    const Step& s = steps_[si];
+    auto at = [&](const char* phase) {
+      auto it = s.phases.find(phase);
+      return it == s.phases.end() ? -1.0 : clock_.elapsed_ms(s.start, it->second);
+    };
+    const double t_end = at("step_end"), t_bwd = at("backward_end"), t_red = at("reduce_end");
+    const double bwd_end = t_bwd >= 0 ? t_bwd : t_end, red_end = t_red >= 0 ? t_red : bwd_end;
+    std::vector<Span> spans;
+    spans.push_back({"data wait", 2, -s.data_wait_ms, s.data_wait_ms});
+    for (const auto& r : s.ops) {
+      const OpInfo& info = ops_[r.op];
+      double f0 = clock_.elapsed_ms(s.start, r.fwd_start), f1 = clock_.elapsed_ms(s.start, r.fwd_end);
+      fwd_ms[r.op] += f1 - f0;
+      sum_ops += f1 - f0;
+      spans.push_back({info.name + (info.kind == "optimizer" ? "" : " fwd"), 0, f0, f1 - f0});
+      if (r.bwd_start >= 0 && r.bwd_end >= 0) {
+        double b0 = clock_.elapsed_ms(s.start, r.bwd_start), b1 = clock_.elapsed_ms(s.start, r.bwd_end);
+        bwd_ms[r.op] += std::max(0.0, b1 - b0);
+        bwd_seen[r.op] += 1;
+        sum_ops += std::max(0.0, b1 - b0);
+        spans.push_back({info.name + " bwd", 0, b0, std::max(0.0, b1 - b0)});
+      }
+    }
+    for (size_t k = s.comm_first; k < s.comm_last && k < records.size(); ++k) {
+      dist::CommRecord r = records[k];
+      double start_ms, dur_ms;
+      if (r.device_start && r.device_end) {
+        start_ms = clock_.elapsed_to_event_ms(s.start, r.device_start.get());
+        dur_ms = clock_.elapsed_to_event_ms(s.start, r.device_end.get()) - start_ms;
+      } else {
+        start_ms = (r.start_s - s.comm_log_start_s) * 1e3;
+        dur_ms = r.duration_s * 1e3;
+      }
+      r.duration_s = dur_ms * 1e-3;
+      const double overlapped = std::clamp(std::min(start_ms + dur_ms, bwd_end) - start_ms, 0.0, dur_ms);
+      comm_total += dur_ms;
+      comm_overlap += overlapped;
+      comm.push_back({{"step", si}, {"op", r.op}, {"group", r.group}, {"dtype", r.dtype}, {"bytes", r.bytes},
+                      {"ranks", r.ranks}, {"start_ms", start_ms}, {"duration_ms", dur_ms},
+                      {"algbw_gbs", r.algbw() / 1e9}, {"busbw_gbs", r.busbw() / 1e9},
+                      {"overlap_pct", dur_ms > 0 ? 100.0 * overlapped / dur_ms : 100.0}});
+      spans.push_back({fmt::format("{} {} {:.1f} MB", r.group, r.op, r.bytes / 1e6), 1, start_ms, dur_ms});
+    }
+    const double compute = bwd_end + std::max(0.0, t_end - red_end);
+    const double step = t_end + s.data_wait_ms;
+    sum_step += step;
+    min_step = std::min(min_step, step);
+    max_step = std::max(max_step, step);
+    sum_compute += compute;
+    sum_comm_exposed += std::max(0.0, red_end - bwd_end);
+    sum_data += s.data_wait_ms;
+    spans_.push_back(std::move(spans));
+    step_host_start_.push_back(s.host_start_ms);
+  }
+  const double n = static_cast<double>(steps_.size());
+  nlohmann::json ops = nlohmann::json::array();
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const OpInfo& o = ops_[i];
+    const bool block = o.kind == "optimizer";
+    ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", block ? "step" : "forward"}, {"layer", o.layer},
+                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", fwd_ms[i] / n}});
+    if (bwd_seen[i] > 0)
+      ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", "backward"}, {"layer", o.layer}, {"precision", o.precision},
+                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", bwd_ms[i] / bwd_seen[i]}});
+  }
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+  };
+  const double plain = mean(wall_plain_), prof = mean(wall_profiled_);
+  summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
+                         {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
+                         {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute - sum_ops) / n},
+                         {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
+                         {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(plain)},
+                         {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty() ? nlohmann::json()
+                                                                                         : nlohmann::json(100.0 * (prof - plain) / plain)}}},
+              {"ops", ops},
+              {"comm", comm},
+              {"comm_summary", {{"total_ms_per_step", comm_total / n}, {"exposed_ms_per_step", sum_comm_exposed / n},
+                                {"overlap_pct", comm_total > 0 ? 100.0 * comm_overlap / comm_total : 100.0}}}};
+  finished_ = true;
+}
+
+nlohmann::json Profiler::summary() const { return summary_; }
+
+nlohmann::json Profiler::trace_events(int rank) const {
+  nlohmann::json ev = nlohmann::json::array();
+  const char* names[] = {"compute stream", "communication stream", "data loader"};
+  for (int tid = 0; tid < 3; ++tid)
+    ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", rank}, {"tid", tid}, {"args", {{"name", names[tid]}}}});
+  for (size_t si = 0; si < spans_.size(); ++si)
+    for (const auto& s : spans_[si]) {
+      if (s.dur_ms <= 0 && s.tid == 2) continue;
+      ev.push_back({{"name", s.name}, {"ph", "X"}, {"pid", rank}, {"tid", s.tid}, {"ts", (step_host_start_[si] + s.start_ms) * 1e3},
+                    {"dur", s.dur_ms * 1e3}, {"args", {{"step", si}}}});
+    }
+  return ev;
+}
+
+torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
+                       const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  Profiler* p = Profiler::active();
+  if (!p) return fn(in);
+  return p->run_op(name, kind, cost(), in, fn);
+}
+
+LayerScope::LayerScope(int layer) {
+  if (Profiler* p = Profiler::active()) p->set_layer(layer);
+}
+LayerScope::~LayerScope() {
+  if (Profiler* p = Profiler::active()) p->set_layer(-1);
+}
+
+}  // namespace fourmi::profile
