@@ -40,12 +40,12 @@ struct ReadRate {
 };
 
 // One epoch of this rank's samples through the prefetching loader, copies to the device included.
-ReadRate read_epoch(const config::Config& cfg, int rank, int ranks, torch::Device device) {
-  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+// The first epoch on a Dataset also opens (and checksums) the shards this rank touches.
+ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int ranks, torch::Device device, int64_t epoch) {
   data::DataLoader loader(ds, data::Sampler(ds.size(), cfg.train.batch_size, rank, ranks, cfg.run.seed, cfg.data.shuffle),
                           device, cfg.data.prefetch);
   auto t0 = std::chrono::steady_clock::now();
-  loader.start_epoch(0);
+  loader.start_epoch(epoch);
   ReadRate r;
   double bytes = 0;
   while (auto b = loader.next()) {
@@ -93,9 +93,16 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
     evict_from_page_cache(ds);
   }
   world.barrier();
-  ReadRate cold = read_epoch(cfg, world.rank(), world.size(), ctx.device());
+  // Cold: the first epoch after the pages were dropped (shard opening and checksums included).
+  // Warm: later epochs, as in training (pages cached, shards open); the best of three.
+  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+  ReadRate cold = read_epoch(ds, cfg, world.rank(), world.size(), ctx.device(), 0);
   world.barrier();
-  ReadRate warm = read_epoch(cfg, world.rank(), world.size(), ctx.device());
+  ReadRate warm;
+  for (int64_t e = 1; e <= 3; ++e) {
+    ReadRate r = read_epoch(ds, cfg, world.rank(), world.size(), ctx.device(), e);
+    if (r.samples_per_s > warm.samples_per_s) warm = r;
+  }
   world.barrier();
   const double train = train_rate(cfg, ctx, run_dir, train_steps);
   // The slowest rank bounds the job: gather every rank's figures and report the minimum rate.

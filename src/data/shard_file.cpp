@@ -148,18 +148,45 @@ void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor&
   start[0] = static_cast<hsize_t>(index);
   count[0] = 1;
   for (int k = 1; k < rank; ++k) count[k] = static_cast<hsize_t>(shape[k - 1]);
-  torch::Tensor full = sub == 1 ? out : torch::empty(shape, torch::kFloat32);
+  thread_local std::vector<float> scratch;  // the full-resolution sample when subsampling
+  int64_t full_numel = 1;
+  for (auto n : shape) full_numel *= n;
+  if (sub != 1) scratch.resize(static_cast<size_t>(full_numel));
+  float* dst = sub == 1 ? out.data_ptr<float>() : scratch.data();
   hid_t fspace = H5Dget_space(ds);
   H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
-  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, full.data_ptr<float>());
+  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, dst);
   H5Sclose(mspace);
   H5Sclose(fspace);
   if (rc < 0) throw std::runtime_error(fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
-  if (sub == 1) return;
-  std::vector<torch::indexing::TensorIndex> idx{torch::indexing::Slice()};
-  for (size_t k = 1; k < shape.size(); ++k) idx.emplace_back(torch::indexing::Slice(0, torch::indexing::None, sub));
-  out.copy_(full.index(idx));
+  if (sub != 1) subsample_into(scratch.data(), shape, sub, out.data_ptr<float>());
+}
+
+void subsample_into(const float* src, const std::vector<int64_t>& shape, int sub, float* dst) {
+  // shape = [C, n_1, ..., n_d]; keeps every sub-th point along each spatial dimension.
+  const int d = static_cast<int>(shape.size()) - 1;
+  std::vector<int64_t> in_stride(shape.size(), 1);
+  for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * shape[k + 1];
+  std::vector<int64_t> out_n(shape.size());
+  out_n[0] = shape[0];
+  for (int k = 1; k <= d; ++k) out_n[k] = (shape[k] + sub - 1) / sub;
+  const int64_t last_out = out_n[d];
+  // Iterate over all output rows (every index but the last spatial one), copy a strided row each.
+  int64_t rows = 1;
+  for (int k = 0; k < d; ++k) rows *= out_n[k];
+  std::vector<int64_t> idx(static_cast<size_t>(d), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t offset = 0;
+    for (int k = 0; k < d; ++k) offset += idx[k] * (k == 0 ? 1 : sub) * in_stride[k];
+    const float* row = src + offset;
+    for (int64_t j = 0; j < last_out; ++j) dst[j] = row[j * sub];
+    dst += last_out;
+    for (int k = d - 1; k >= 0; --k) {
+      if (++idx[k] < out_n[k]) break;
+      idx[k] = 0;
+    }
+  }
 }
 
 }  // namespace fourmi::data

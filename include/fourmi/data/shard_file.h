@@ -52,5 +52,8 @@ class ShardReader {
 
 // Spatial shape after subsampling by `sub` (every sub-th point, starting at 0).
 std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& sample_shape, int sub);
+// Copies every sub-th point along each spatial dimension of one sample [C, n_1, .., n_d]
+// from `src` into `dst` (shape subsampled_shape(shape, sub)), without touching LibTorch.
+void subsample_into(const float* src, const std::vector<int64_t>& shape, int sub, float* dst);
 
 }  // namespace fourmi::data

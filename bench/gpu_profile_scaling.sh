@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# gpu_profile_scaling.sh — the profiling, scaling and I/O measurements of the GPU machine, in two
+# device commands (each builds fourmi first: build outputs do not survive between machines).
+#   bash bench/gpu_profile_scaling.sh scaling OUT   peaks, the FNO-2D `large` roofline profile, the
+#                                                   Nsight Compute FLOP comparison, weak and strong sweeps
+#   bash bench/gpu_profile_scaling.sh data OUT      Burgers (paper setting) + `fourmi bench io` at 1 and 4
+#                                                   ranks, Navier-Stokes and Darcy generation with refinement checks
+# Everything lands in OUT/results.tar.gz (the device tool returns few files).
+set -uo pipefail
+PHASE=${1:?scaling|data}; OUT=${2:?OUT dir}
+REPO=$(pwd); W=/tmp/fourmi-run; rm -rf $W; mkdir -p $W/res
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mkdir -p /tmp/deps && for f in .deps/*.deb; do dpkg -x "$f" /tmp/deps; done
+export LD_LIBRARY_PATH=/tmp/deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+export FOURMI_PYTHON=python3
+TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee $W/res/gpus.txt
+step() { echo "== [$(date +%T)] $*"; }
+t0=$(date +%s)
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=OFF -DTORCH_CUDA_ARCH_LIST=9.0 \
+  -DFOURMI_PYTHON=python3 -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;/tmp/deps/usr" > $W/configure.log 2>&1 || { tail -30 $W/configure.log; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target fourmi > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
+step "build: $(( $(date +%s) - t0 )) s"
+F=$REPO/build-gpu/bin/fourmi
+export FOURMI=$F
+cd $W
+finish() { cd $W && tar czf "$REPO/$OUT/results.tar.gz" res && ls -la res | tail -40; }
+mkdir -p "$REPO/$OUT"
+trap finish EXIT
+
+if [ "$PHASE" = scaling ]; then
+  step "fourmi bench peak"
+  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -8 | tee res/peak.log
+  cp runs/peaks-cuda.json res/ 2>/dev/null
+  step "Darcy 256x256 data for the FNO-2D large config"
+  D=(--set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=512 --set datagen.n_test=32
+     --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 --set run.progress=false)
+  timeout 200 $F datagen "${D[@]}" 2>&1 | tail -4 | tee res/datagen_darcy256.log
+  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
+     --set train.eval_every=1000 --set train.checkpoint_every=1000 --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
+  step "profiled FNO-2D large, 1 GPU"
+  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
+    --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=large-1gpu 2>&1 | grep -E "profile|error" | tee res/profile_large.log
+  $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -3
+  cp -r runs/large-1gpu/profile res/profile-large/rank-files
+  step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off)"
+  NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
+      --set train.epochs=1 --set train.batch_size=16 --set profile.enabled=false --set data.shuffle=false)
+  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
+  cp runs/ncu-ref-prof/profile/rank-00000.json res/ncu_ref_profile.json
+  timeout 240 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
+    --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
+    --csv --page raw $F train "${NL[@]}" --set run.name=ncu-run > res/ncu_raw.csv 2> res/ncu_stderr.log
+  echo "ncu rc=$? lines=$(wc -l < res/ncu_raw.csv)"
+  for mode in weak strong; do
+    step "$mode scaling sweep, FNO-2D large, 1 2 4 GPUs"
+    timeout 200 $REPO/launch/scaling --config $REPO/configs/fno2d-large.yaml --ranks 1,2,4 --mode $mode --batch 16 \
+      --out sweep-$mode --title "FNO-2D large, $mode scaling, $(head -1 res/gpus.txt | cut -d, -f1)" "${L[@]}" \
+      --set train.epochs=4 --set profile.warmup_steps=5 --set profile.steps=10 2>&1 | tail -6
+    cp -r sweep-$mode/report res/scaling-$mode
+    cp sweep-$mode/logs/*.log res/scaling-$mode/ 2>/dev/null
+  done
+fi
+
+if [ "$PHASE" = data ]; then
+  step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
+  timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false --set datagen.check_refinement=2 2>&1 | tail -3 | tee res/datagen_burgers.log
+  for n in 1 4; do
+    step "fourmi bench io, $n rank(s)"
+    timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --out $W/res/io.json 2>&1 | grep -vE "^\[|Warning" | tail -4
+  done
+  step "Navier-Stokes (paper setting: 256^2 solve, 64^2 stored, T = 50): 96 + 16 samples, refinement check on 2"
+  timeout 200 $F datagen navier_stokes2d --set datagen.n_train=96 --set datagen.n_test=16 --set datagen.batch=56 \
+    --set datagen.check_refinement=2 --set run.progress=false 2>&1 | tail -3 | tee res/datagen_ns.log
+  du -sh data/* >> res/datagen_ns.log
+  step "Darcy (paper setting: 421^2, PCG 1e-8): 200 + 20 samples, refinement check on 2 (841^2)"
+  timeout 150 $F datagen darcy2d --set datagen.n_train=200 --set datagen.n_test=20 --set datagen.batch=100 \
+    --set datagen.check_refinement=2 --set run.progress=false 2>&1 | tail -3 | tee res/datagen_darcy.log
+  python3 -c "import h5py,json,glob; f=sorted(glob.glob('data/navier_stokes2d-train/*.h5'))[0]; h=h5py.File(f); print(f, {k:(h[k].shape,h[k].dtype,h[k].chunks) for k in h})" >> res/datagen_ns.log 2>&1
+  cp data/*/manifest.json res/ 2>/dev/null; for d in data/*; do cp $d/manifest.json res/manifest-$(basename $d).json; done
+fi
+step "done: $(( $(date +%s) - t0 )) s"
