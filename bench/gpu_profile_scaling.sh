@@ -7,7 +7,7 @@
 #                                                   ranks, Navier-Stokes and Darcy generation with refinement checks
 # Everything lands in OUT/results.tar.gz (the device tool returns few files).
 set -uo pipefail
-PHASE=${1:?scaling|data}; OUT=${2:?OUT dir}
+PHASE=${1:?scaling|data}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
 REPO=$(pwd); W=/tmp/fourmi-run; rm -rf $W; mkdir -p $W/res
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -25,8 +25,7 @@ step "build: $(( $(date +%s) - t0 )) s"
 F=$REPO/build-gpu/bin/fourmi
 export FOURMI=$F
 cd $W
-finish() { cd $W && tar czf "$REPO/$OUT/results.tar.gz" res && ls -la res | tail -40; }
-mkdir -p "$REPO/$OUT"
+finish() { cd $W && tar czf "$OUT_DIR/results-$PHASE.tar.gz" res && ls -la res | tail -40; }
 trap finish EXIT
 
 if [ "$PHASE" = scaling ]; then
@@ -55,8 +54,9 @@ if [ "$PHASE" = scaling ]; then
   echo "ncu rc=$? lines=$(wc -l < res/ncu_raw.csv)"
   for mode in weak strong; do
     step "$mode scaling sweep, FNO-2D large, 1 2 4 GPUs"
-    timeout 200 $REPO/launch/scaling --config $REPO/configs/fno2d-large.yaml --ranks 1,2,4 --mode $mode --batch 16 \
-      --out sweep-$mode --title "FNO-2D large, $mode scaling, $(head -1 res/gpus.txt | cut -d, -f1)" "${L[@]}" \
+    [ $mode = weak ] && B=16 || B=64
+    timeout 200 $REPO/launch/scaling --config $REPO/configs/fno2d-large.yaml --ranks 1,2,4 --mode $mode --batch $B \
+      --out sweep-$mode "${L[@]}" \
       --set train.epochs=4 --set profile.warmup_steps=5 --set profile.steps=10 2>&1 | tail -6
     cp -r sweep-$mode/report res/scaling-$mode
     cp sweep-$mode/logs/*.log res/scaling-$mode/ 2>/dev/null
