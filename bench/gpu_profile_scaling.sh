@@ -63,6 +63,19 @@ if [ "$PHASE" = scaling ]; then
   done
 fi
 
+if [ "$PHASE" = io ]; then
+  step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
+  timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -2 | tee res/datagen_burgers_io.log
+  for n in 1 4; do
+    step "fourmi bench io, $n rank(s)"
+    timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --out $W/res/io.json 2>&1 | grep -vE "^\[|Warning" | tail -4
+  done
+  step "fourmi train, Burgers paper setting, 4 GPUs, profiled (data wait in the step split)"
+  timeout 120 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
+    --set run.progress=false --set profile.enabled=true --set run.name=burgers-4gpu 2>&1 | grep -E "profile:|test rel" | tail -3
+  cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
+fi
+
 if [ "$PHASE" = data ]; then
   step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
   timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false --set datagen.check_refinement=2 2>&1 | tail -3 | tee res/datagen_burgers.log

@@ -108,8 +108,9 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   // The slowest rank bounds the job: gather every rank's figures and report the minimum rate.
   torch::Tensor mine = torch::tensor({cold.samples_per_s, cold.bytes_per_s, warm.samples_per_s, warm.bytes_per_s, train},
                                      torch::kFloat64);
-  torch::Tensor lo = mine.clone();
+  torch::Tensor lo = mine.to(ctx.device());  // collectives run on the backend's device
   world.all_reduce(lo, dist::ReduceOp::kMin);
+  lo = lo.to(torch::kCPU);
   const auto l = lo.accessor<double, 1>();
   data::Dataset described(cfg.data.train, cfg.data.sub, false, cfg.data.n_train);
   util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}), {} per rank per step", cfg.data.train, world.size(),

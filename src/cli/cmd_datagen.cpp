@@ -14,6 +14,11 @@ int run_datagen(const CommonOptions& opts, const std::string& pde) {
   CommonOptions o = opts;
   if (!pde.empty()) o.overrides.insert(o.overrides.begin(), "datagen.pde=" + pde);
   config::Config cfg = load_config(o);
+  // A PDE named on the command line that differs from the config's writes to data/<pde>
+  // unless datagen.out is given too: the config's output prefix belongs to its own PDE.
+  bool out_given = false;
+  for (const auto& s : opts.overrides) out_given = out_given || s.rfind("datagen.out=", 0) == 0;
+  if (!pde.empty() && !out_given && load_config(opts).datagen.pde != pde) cfg.datagen.out.clear();
   RunContext ctx(cfg);
   if (ctx.launch().world_size > 1)
     throw std::runtime_error("fourmi datagen runs as a single process; start it without mpirun/srun");
