@@ -47,7 +47,9 @@ OpCost adam_cost(int64_t params) {
 OpCost backward_of(const OpCost& f, const char* kind) {
   if (std::strcmp(kind, "spectral_mix") == 0 || std::strcmp(kind, "linear") == 0) return {2.0 * f.flops, 2.0 * f.bytes};
   if (std::strcmp(kind, "fft") == 0 || std::strcmp(kind, "ifft") == 0) return f;
-  return {2.0 * f.flops, 2.0 * f.bytes};
+  // Elementwise ops and the loss: the gradient reads the output gradient and the saved input
+  // and writes the input gradient (three arrays where the forward moved two).
+  return {2.0 * f.flops, 1.5 * f.bytes};
 }
 
 }  // namespace fourmi::profile
