@@ -22,7 +22,6 @@ namespace fourmi::cli {
 int run_train(const CommonOptions& opts, bool resume) {
   config::Config cfg = load_config(opts);
   RunContext ctx(cfg);
-  if (cfg.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   const std::string run_dir = ctx.make_run_dir(cfg);
   util::info("fourmi train: {} rank(s) via {}, device {}, backend {}", ctx.launch().world_size, ctx.launch().launcher,
              ctx.device().str(), ctx.world().backend());

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "fourmi/profile/profiler.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
 
@@ -37,6 +38,13 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   if (launch_.multi_rank()) {
     mpi_ = std::make_unique<dist::MpiRuntime>();
   }
+  // Before the first CUDA call: these are read when the CUDA context and cuBLAS start.
+  if (config.debug.sync) ::setenv("CUDA_LAUNCH_BLOCKING", "1", 1);
+  if (config.debug.deterministic || config.train.deterministic) {
+    ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  }
+  profile::set_check_finite(config.debug.check_finite);
   device_ = select_device(config.run.device, launch_);
   at::globalContext().setAllowTF32CuBLAS(config.run.tf32);
   at::globalContext().setAllowTF32CuDNN(config.run.tf32);
@@ -66,8 +74,9 @@ RunContext::~RunContext() {
 
 std::string RunContext::make_run_dir(const config::Config& config) {
   std::string dir = (std::filesystem::path(config.run.dir) / config.run.name).string();
-  if (launch_.rank == 0) util::make_dirs(dir);
+  if (launch_.rank == 0) util::make_dirs(config.debug.rank_logs ? dir + "/logs" : dir);
   world_->barrier();
+  if (config.debug.rank_logs) util::set_rank_log_file(fmt::format("{}/logs/rank-{:05d}.log", dir, launch_.rank));
   return dir;
 }
 

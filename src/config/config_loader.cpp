@@ -32,6 +32,22 @@ template <> std::vector<int> convert<std::vector<int>>(const YAML::Node& n) {
   return n.as<std::vector<int>>();
 }
 
+// The top-level section names, read off the schema so that no list is kept twice.
+struct SectionNames {
+  std::vector<std::string> names;
+  template <class T, class R = int>
+  void operator()(const char*, T&, R = {}) {}
+  template <class S>
+  void section(const char* key, S&) { names.push_back(key); }
+};
+
+std::vector<std::string> top_level_sections() {
+  Config c;
+  SectionNames v;
+  describe(v, c);
+  return v.names;
+}
+
 // Walks the YAML tree alongside the schema; records which keys were consumed.
 class Loader {
  public:
@@ -43,7 +59,7 @@ class Loader {
       fail("", root, "the top level must be a mapping of sections (run, data, model, train, ...)");
     node_.reset(root);  // yaml-cpp: operator= would overwrite the referenced node; reset() rebinds
     describe(*this, config);
-    check_unknown(root, "", {"run", "datagen", "data", "model", "train", "parallel", "profile"});
+    check_unknown(root, "", top_level_sections());
   }
 
   template <class T>

@@ -10,6 +10,25 @@ namespace fourmi::profile {
 namespace {
 
 std::atomic<Profiler*> g_active{nullptr};
+std::atomic<bool> g_check_finite{false};
+thread_local int t_layer = -1;  // the Fourier layer being built (LayerScope), for op names
+
+std::string qualified(const std::string& name) { return t_layer >= 0 ? fmt::format("layer{}.{}", t_layer, name) : name; }
+
+// Identity in forward; in backward it fails the step when the gradient leaving op `name` through
+// its input is NaN or Inf (the first such check in backward order names the op that made it).
+struct FiniteGradCheck : public torch::autograd::Function<FiniteGradCheck> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const std::string& name) {
+    ctx->saved_data["name"] = name;
+    return x.view_as(x);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    if (grad[0].defined() && !torch::isfinite(grad[0]).all().item<bool>())
+      throw std::runtime_error(fmt::format("debug.check_finite: the backward of {} produced NaN or Inf in its input gradient",
+                                           ctx->saved_data["name"].toStringRef()));
+    return {grad[0], torch::Tensor()};
+  }
+};
 
 // Identity in forward; its backward tells the profiler that a gradient passed this point.
 struct BackwardMark : public torch::autograd::Function<BackwardMark> {
@@ -242,17 +261,29 @@ nlohmann::json Profiler::trace_events(int rank) const {
   return ev;
 }
 
+void set_check_finite(bool on) { g_check_finite.store(on); }
+
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
   Profiler* p = Profiler::active();
-  if (!p) return fn(in);
-  return p->run_op(name, kind, cost(), in, fn);
+  if (!g_check_finite.load()) return p ? p->run_op(name, kind, cost(), in, fn) : fn(in);
+  const std::string full = qualified(name);
+  torch::Tensor x = (torch::GradMode::is_enabled() && in.requires_grad()) ? FiniteGradCheck::apply(in, full) : in;
+  torch::Tensor y = p ? p->run_op(name, kind, cost(), x, fn) : fn(x);
+  if (!torch::isfinite(y).all().item<bool>()) {
+    const bool input_ok = torch::isfinite(in).all().item<bool>();
+    throw std::runtime_error(fmt::format("debug.check_finite: {} (forward) produced NaN or Inf{}", full,
+                                         input_ok ? " from a finite input" : "; its input was already non-finite (data?)"));
+  }
+  return y;
 }
 
 LayerScope::LayerScope(int layer) {
+  t_layer = layer;
   if (Profiler* p = Profiler::active()) p->set_layer(layer);
 }
 LayerScope::~LayerScope() {
+  t_layer = -1;
   if (Profiler* p = Profiler::active()) p->set_layer(-1);
 }
 

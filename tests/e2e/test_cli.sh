@@ -48,6 +48,15 @@ grep -q "test relative L2 error" train.log && pass "train prints test error" || 
 [ -f runs/e2e-mpi/profile/comm-rank-00000.json ] && [ -f runs/e2e-mpi/profile/comm-rank-00001.json ] \
   && grep -q '"op": "all_reduce"' runs/e2e-mpi/profile/comm-rank-00001.json && pass "per-rank communication logs" || fail "comm logs: $(ls -R runs/e2e-mpi)"
 
+# debug: section. check_finite names the first op that produced NaN/Inf (here: weights blown up
+# by a huge learning rate); rank_logs gives every rank its own log file under mpirun.
+expect_fail "debug.check_finite names the first op with NaN/Inf" "debug.check_finite: [a-z0-9_.]* (forward) produced NaN or Inf" \
+  "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-nan --set train.lr=1e38 --set debug.check_finite=true
+"${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-logs --set debug.rank_logs=true --set train.epochs=1 \
+  --set debug.sync=true --set debug.deterministic=true > logs.log 2>&1
+grep -q "test relative L2" runs/e2e-logs/logs/rank-00000.log && grep -q "fourmi train" runs/e2e-logs/logs/rank-00001.log \
+  && pass "debug.rank_logs: one log per rank under mpirun" || fail "rank logs: $(cat logs.log; ls -R runs/e2e-logs)"
+
 # Only rank 1 reads the second shard (no shuffle, one step per epoch): corrupt it, rank 1 fails,
 # rank 0 is already waiting in a collective and must be ended too, with rank 1's message.
 printf 'XXXXXXXX' | dd of=data/b-train/b-train-00001-of-00002.h5 bs=1 seek=4000 conv=notrunc 2>/dev/null

@@ -135,6 +135,14 @@ struct ProfileConfig {
   double peak_mem_gbs = 0;
 };
 
+// Single-node debug mode; usable under mpirun too.
+struct DebugConfig {
+  bool deterministic = false;   // deterministic algorithms (errors on ops that have none)
+  bool check_finite = false;    // NaN/Inf check after every op, forward and backward; names the first
+  bool rank_logs = false;       // every rank writes <run dir>/logs/rank-NNNNN.log
+  bool sync = false;            // synchronous CUDA launches (CUDA_LAUNCH_BLOCKING=1): errors at the failing op
+};
+
 struct Config {
   RunConfig run;
   DatagenConfig datagen;
@@ -143,6 +151,7 @@ struct Config {
   TrainConfig train;
   ParallelConfig parallel;
   ProfileConfig profile;
+  DebugConfig debug;
 };
 
 }  // namespace fourmi::config

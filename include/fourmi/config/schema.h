@@ -173,6 +173,12 @@ template <class V> void describe(V& v, ProfileConfig& c) {
   v("peak_fp64_gflops", c.peak_fp64_gflops, at_least(0.0));
   v("peak_mem_gbs", c.peak_mem_gbs, at_least(0.0));
 }
+template <class V> void describe(V& v, DebugConfig& c) {
+  v("deterministic", c.deterministic);
+  v("check_finite", c.check_finite);
+  v("rank_logs", c.rank_logs);
+  v("sync", c.sync);
+}
 template <class V> void describe(V& v, Config& c) {
   v.section("run", c.run);
   v.section("datagen", c.datagen);
@@ -181,6 +187,7 @@ template <class V> void describe(V& v, Config& c) {
   v.section("train", c.train);
   v.section("parallel", c.parallel);
   v.section("profile", c.profile);
+  v.section("debug", c.debug);
 }
 
 }  // namespace fourmi::config

@@ -104,7 +104,11 @@ class Profiler {
   std::vector<double> step_host_start_;
 };
 
-// Wraps fn(in) in the active profiler's run_op, or just calls it.
+// debug.check_finite: every op wrapped by profiled() checks its output (forward) and the gradient
+// it passes back (backward) for NaN/Inf and throws naming the first op that produced one.
+void set_check_finite(bool on);
+
+// Wraps fn(in) in the active profiler's run_op (and the finite checks when on), or just calls it.
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
                        const torch::Tensor& in, const std::function<torch::Tensor(const torch::Tensor&)>& fn);
 

@@ -11,6 +11,9 @@ namespace fourmi::util {
 void set_log_rank(int rank, int world_size);
 int log_rank();
 void log_line(const std::string& line, bool all_ranks = false);
+// Also writes every line of this rank (rank 0's and the others', silenced on the console) to
+// `path`, line-buffered; used by debug.rank_logs. Empty path closes it.
+void set_rank_log_file(const std::string& path);
 bool stdout_is_tty();
 
 template <class... Args>
