@@ -63,11 +63,11 @@ ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int 
 double train_rate(const config::Config& cfg, RunContext& ctx, const std::string& run_dir, int steps) {
   data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
   check_data_fits_model(ds, cfg.model);
-  data::Sampler sampler(ds.size(), cfg.train.batch_size, ctx.world().rank(), ctx.world().size(), cfg.run.seed, false);
+  data::Sampler sampler(ds.size(), cfg.train.batch_size, ctx.data().rank(), ctx.data().size(), cfg.run.seed, false);
   data::DataLoader loader(ds, sampler, ctx.device(), 1);
   loader.start_epoch(0);
   data::Batch batch = *loader.next();
-  train::Trainer trainer(cfg, build_model(cfg), ctx.device(), ctx.world(), run_dir);
+  train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir);
   for (int i = 0; i < 3; ++i) trainer.train_step(batch);
   double best = 1e30;
   for (int i = 0; i < steps; ++i) {

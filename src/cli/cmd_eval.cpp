@@ -28,7 +28,7 @@ int run_eval(const CommonOptions& opts, const std::string& checkpoint_arg) {
   data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);  // for normalisation statistics
   data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test);
   check_data_fits_model(test, cfg.model);
-  train::Trainer trainer(cfg, build_model(cfg), ctx.device(), ctx.world(), run_dir);
+  train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir);
   auto meta = train::load_checkpoint(checkpoint, *trainer.model(), nullptr);
   trainer.model()->to(ctx.device());
   trainer.use_normalization(train.manifest());

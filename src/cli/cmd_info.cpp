@@ -23,6 +23,8 @@ int run_info(const CommonOptions& opts) {
 #endif
   );
   util::info("launcher {}, world size {}, backend {}", l.launcher, l.world_size, ctx.world().backend());
+  util::info("process grid: {} data x {} modes (rank r: replica r / {}, mode block r % {})", ctx.data_ranks(), ctx.mode_ranks(),
+             ctx.mode_ranks(), ctx.mode_ranks());
   // Every rank reports its own view; gathered to rank 0 so lines come out in rank order.
   std::string line = fmt::format("rank {:>4} | local {:>3}/{:<3} | node {:>3} | host {} | device {}", l.rank, l.local_rank,
                                  l.local_size, l.node, l.host, ctx.device().str());

@@ -32,12 +32,13 @@ int run_train(const CommonOptions& opts, bool resume) {
   data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test);
   check_data_fits_model(train, cfg.model);
   check_data_fits_model(test, cfg.model);
-  if (cfg.train.batch_size < ctx.world().size())
+  if (cfg.train.batch_size < ctx.data_ranks())
     throw std::runtime_error(fmt::format("train.batch_size {} is the global batch and must be at least the {} data-parallel ranks",
-                                         cfg.train.batch_size, ctx.world().size()));
+                                         cfg.train.batch_size, ctx.data_ranks()));
 
-  train::Trainer trainer(cfg, build_model(cfg), ctx.device(), ctx.world(), run_dir);
-  util::info("model: FNO-{}D, {} parameters; data: {} train / {} test samples of x [{}]", cfg.model.dim,
+  train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir);
+  util::info("grid: {} data x {} modes", ctx.data_ranks(), ctx.mode_ranks());
+  util::info("model: FNO-{}D, {} parameters on this rank; data: {} train / {} test samples of x [{}]", cfg.model.dim,
              trainer.model()->parameter_count(), train.size(), test.size(), fmt::join(train.x_shape(), ","));
   // Peaks are resolved before training so a missing or bad peaks file fails early.
   std::optional<profile::Peaks> peaks;
@@ -47,10 +48,11 @@ int run_train(const CommonOptions& opts, bool resume) {
   if (cfg.profile.enabled && ctx.launch().rank != 0) peaks = profile::resolve_peaks(cfg, ctx.device());
   auto result = trainer.fit(train, test, resume);
   const int ranks = ctx.world().size();
-  const int64_t per_rank = (cfg.train.batch_size + ranks - 1) / ranks;
+  const int64_t per_rank = (cfg.train.batch_size + ctx.data_ranks() - 1) / ctx.data_ranks();
+  const nlohmann::json grid = {{"data", ctx.data_ranks()}, {"modes", ctx.mode_ranks()}};
   double step_ms = 0;
   if (trainer.profiler() && trainer.profiler()->finished()) {
-    nlohmann::json meta = {{"run", cfg.run.name}, {"world_size", ranks}, {"grid", {{"data", ranks}, {"modes", 1}}},
+    nlohmann::json meta = {{"run", cfg.run.name}, {"world_size", ranks}, {"grid", grid},
                            {"host", ctx.launch().host}, {"device", fmt::format("{} ({})", ctx.device().str(), device_description(ctx.device()))},
                            {"backend", ctx.world().backend()},
                            {"model", {{"dim", cfg.model.dim}, {"width", cfg.model.width}, {"modes", cfg.model.modes},
@@ -73,7 +75,7 @@ int run_train(const CommonOptions& opts, bool resume) {
   nlohmann::json summary = {{"epochs_run", result.epochs_run}, {"train_rel_l2", result.final_train_loss},
                             {"test_rel_l2", result.final_eval.rel_l2}, {"test_samples", result.final_eval.samples},
                             {"seconds", result.seconds}, {"samples_per_second", result.samples_per_second},
-                            {"ranks", ranks}, {"device", ctx.device().str()}, {"grid", {{"data", ranks}, {"modes", 1}}},
+                            {"ranks", ranks}, {"device", ctx.device().str()}, {"grid", grid},
                             {"global_batch", cfg.train.batch_size}, {"step_ms", step_ms > 0 ? nlohmann::json(step_ms) : nlohmann::json()},
                             {"checkpoint", result.last_checkpoint}};
   if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/result.json", summary.dump(2) + "\n");

@@ -21,9 +21,9 @@ void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m
                                          ds.dir(), fmt::join(xs, ","), fmt::join(ys, ","), m.in_channels, m.out_channels, m.dim));
 }
 
-models::FNO build_model(const config::Config& c) {
+models::FNO build_model(const config::Config& c, dist::Communicator* modes) {
   torch::manual_seed(c.run.seed);
-  return models::FNO(c.model);
+  return models::FNO(c.model, models::ModeGroup{modes});
 }
 
 }  // namespace fourmi::cli

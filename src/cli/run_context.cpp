@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "fourmi/profile/profiler.h"
 #include "fourmi/util/fs.h"
@@ -31,6 +32,26 @@ torch::Device select_device(const std::string& requested, const dist::LaunchInfo
                                          "(mpirun -np / srun --ntasks-per-node) or set run.device=cpu",
                                          launch.local_size, launch.host, gpus));
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % gpus));
+}
+
+std::pair<int, int> resolve_grid(const config::ParallelConfig& p, int world) {
+  const bool data_auto = p.data == "auto", modes_auto = p.modes == "auto";
+  int d = data_auto ? 0 : std::stoi(p.data), m = modes_auto ? 0 : std::stoi(p.modes);
+  if (data_auto && modes_auto) m = 1;
+  if (data_auto) {
+    if (world % m != 0)
+      throw std::runtime_error(fmt::format("parallel.modes = {} does not divide the {} ranks of this launch; use a divisor of {} "
+                                           "(parallel.data x parallel.modes must equal the number of ranks)", m, world, world));
+    d = world / m;
+  } else if (modes_auto) {
+    if (world % d != 0)
+      throw std::runtime_error(fmt::format("parallel.data = {} does not divide the {} ranks of this launch; use a divisor of {}", d, world, world));
+    m = world / d;
+  }
+  if (d * m != world)
+    throw std::runtime_error(fmt::format("parallel.data x parallel.modes = {} x {} = {} but {} ranks were launched; "
+                                         "set them so that their product is the number of ranks (or one of them to auto)", d, m, d * m, world));
+  return {d, m};
 }
 
 RunContext::RunContext(const config::Config& config) : launch_(dist::detect_launch()) {
@@ -65,9 +86,17 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
     world_ = dist::make_mpi_world_communicator(config.parallel.timeout_s);
   }
   world_->set_log(&comm_log_);
+  std::tie(data_ranks_, mode_ranks_) = resolve_grid(config.parallel, world_->size());
+  if (mode_ranks_ > 1) {
+    const int r = world_->rank();
+    modes_ = world_->split(/*color=*/r / mode_ranks_, /*key=*/r % mode_ranks_, "modes");
+    data_ = world_->split(/*color=*/r % mode_ranks_, /*key=*/r / mode_ranks_, "data");
+  }
 }
 
 RunContext::~RunContext() {
+  data_.reset();
+  modes_.reset();
   world_.reset();
   mpi_.reset();
 }

@@ -111,7 +111,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void record(const std::string& op, const torch::Tensor& t, int64_t bytes, double start) {
-    if (log_) log_->add({op, group_, dtype_name(t), bytes, size_, start, log_->now() - start});
+    if (log_) log_->add({op, group_, dtype_name(t), bytes, size_, start, log_->now() - start, {}, {}});
   }
   double now() const { return log_ ? log_->now() : 0.0; }
 
@@ -177,7 +177,7 @@ class MpiCommunicator : public Communicator {
     MPI_Request req;
     check(MPI_Ibarrier(comm_, &req), "barrier");
     wait_request(req, "barrier");
-    if (log_) log_->add({"barrier", group_, "none", 0, size_, start, log_->now() - start});
+    if (log_) log_->add({"barrier", group_, "none", 0, size_, start, log_->now() - start, {}, {}});
   }
 
   std::unique_ptr<Communicator> split(int color, int key, const std::string& group) override {

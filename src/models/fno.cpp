@@ -8,7 +8,7 @@
 
 namespace fourmi::models {
 
-FNOImpl::FNOImpl(const config::ModelConfig& config) : config_(config) {
+FNOImpl::FNOImpl(const config::ModelConfig& config, ModeGroup group) : config_(config), group_(group) {
   const int d = config_.dim;
   if (static_cast<int>(config_.modes.size()) != d)
     throw std::invalid_argument(fmt::format("FNO: model.modes has {} entries for dim {}", config_.modes.size(), d));
@@ -16,7 +16,7 @@ FNOImpl::FNOImpl(const config::ModelConfig& config) : config_(config) {
   lift_ = register_module("lift", PointwiseLinear(lifted_in, config_.width));
   for (int l = 0; l < config_.layers; ++l) {
     spectral_.push_back(register_module(fmt::format("spectral{}", l),
-                                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes})));
+                                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes, group_})));
     skip_.push_back(register_module(fmt::format("skip{}", l), PointwiseLinear(config_.width, config_.width)));
   }
   project_hidden_ = register_module("project_hidden", PointwiseLinear(config_.width, config_.projection_width));
@@ -77,6 +77,12 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   return profile::profiled("project_out", "linear",
                            [&] { return profile::pointwise_linear_cost(points(x), config_.projection_width, config_.out_channels, false); },
                            x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
+}
+
+std::vector<std::pair<std::string, ModeBlock>> FNOImpl::mode_partitioned() const {
+  std::vector<std::pair<std::string, ModeBlock>> out;
+  for (size_t l = 0; l < spectral_.size(); ++l) out.emplace_back(fmt::format("spectral{}.weight", l), spectral_[l]->block());
+  return out;
 }
 
 int64_t FNOImpl::parameter_count() const {

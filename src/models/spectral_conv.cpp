@@ -91,9 +91,21 @@ SpectralConvImpl::SpectralConvImpl(SpectralConvOptions options) : options_(std::
   int64_t per_corner = 1;
   for (int m : options_.modes) per_corner *= m;
   total_modes_ = per_corner << (d - 1);
+  block_ = mode_block(total_modes_, options_.group.rank(), options_.group.size());
   const double scale = 1.0 / (static_cast<double>(options_.in_channels) * options_.out_channels);
-  weight = register_parameter(
-      "weight", scale * torch::rand({total_modes_, options_.in_channels, options_.out_channels, 2}));
+  // One draw from the global generator seeds the layer; chunk c of kChunk modes comes from its
+  // own generator, so every rank draws only the chunks it holds and all M give the same model.
+  const int64_t layer_seed = torch::randint(0, int64_t{1} << 62, {1}, torch::kInt64).item<int64_t>();
+  constexpr int64_t kChunk = 512;
+  torch::Tensor w = torch::empty({block_.count, options_.in_channels, options_.out_channels, 2});
+  for (int64_t c = block_.start / kChunk; c * kChunk < block_.start + block_.count; ++c) {
+    const int64_t first = c * kChunk, len = std::min(kChunk, total_modes_ - first);
+    auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(layer_seed) * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(c));
+    torch::Tensor chunk = torch::rand({len, options_.in_channels, options_.out_channels, 2}, gen);
+    const int64_t lo = std::max(first, block_.start), hi = std::min(first + len, block_.start + block_.count);
+    w.narrow(0, lo - block_.start, hi - lo).copy_(chunk.narrow(0, lo - first, hi - lo));
+  }
+  weight = register_parameter("weight", scale * w);
 }
 
 torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
@@ -110,12 +122,13 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   std::vector<int64_t> spectrum(x_ft.sizes().end() - d, x_ft.sizes().end());
   int64_t spectrum_points = 1;
   for (auto n : spectrum) spectrum_points *= n;
-  auto mix_cost = [&] { return profile::spectral_mix_cost(total_modes_, batch, cin, cout, spectrum_points); };
+  auto mix_cost = [&] { return profile::spectral_mix_cost(block_.count, batch, cin, cout, spectrum_points); };
   torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
-    torch::Tensor modes_in = gather_modes(in, options_.modes);             // [M, B, Cin] complex
-    torch::Tensor w = torch::view_as_complex(weight);                      // [M, Cin, Cout]
+    // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
+    torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
+    torch::Tensor w = torch::view_as_complex(weight);                      // [T_own, Cin, Cout]
     torch::Tensor mixed = torch::bmm(modes_in, w);                         // per-mode channel mixing, one batched GEMM
-    return scatter_modes(mixed, options_.modes, spectrum);
+    return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
   });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
   return profile::profiled("ifft", "ifft", ifft_cost, out_ft, [&](const torch::Tensor& in) {

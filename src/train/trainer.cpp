@@ -139,7 +139,9 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
 
 FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   const auto& tc = config_.train;
-  const bool leader = comm_.rank() == 0;
+  // One writer per job for metrics; one per mode block (data rank 0) for checkpoint shards.
+  const bool leader = comm_.rank() == 0 && model_->mode_group().rank() == 0;
+  const bool writes_checkpoint = comm_.rank() == 0;
   const std::string ckpt_dir = (std::filesystem::path(run_dir_) / "checkpoints").string();
   use_normalization(train.manifest());
   int start_epoch = 0;
@@ -150,7 +152,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     model_->to(device_);
     util::info("resumed from {} (epoch {})", *latest, start_epoch);
   }
-  if (leader) util::make_dirs(run_dir_);
+  if (writes_checkpoint) util::make_dirs(run_dir_);
   if (leader) metrics_ = MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), resume);
 
   data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed, config_.data.shuffle);
@@ -193,7 +195,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
                  result.final_train_loss, result.final_eval.rel_l2, epoch_s);
     }
     metrics_.write(rec);
-    if (leader && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
+    if (writes_checkpoint && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
       result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
     }
     result.epochs_run = epoch + 1 - start_epoch;

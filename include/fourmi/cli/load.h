@@ -13,7 +13,8 @@ namespace fourmi::cli {
 config::Config load_config(const CommonOptions& opts);
 // Checks that the dataset's channels and dimensions fit the model config; throws naming both.
 void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m);
-// Builds the FNO with parameters seeded from run.seed (identical on every rank).
-models::FNO build_model(const config::Config& c);
+// Builds the FNO with parameters seeded from run.seed (identical on every rank), its spectral
+// modes split over `modes` (the replica's mode group; null for one rank).
+models::FNO build_model(const config::Config& c, dist::Communicator* modes = nullptr);
 
 }  // namespace fourmi::cli

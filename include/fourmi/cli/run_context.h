@@ -25,6 +25,12 @@ class RunContext {
   const dist::LaunchInfo& launch() const { return launch_; }
   torch::Device device() const { return device_; }
   dist::Communicator& world() { return *world_; }
+  // The process grid data x modes = world (parallel.data, parallel.modes). Rank r holds mode
+  // block r % M of replica r / M: a replica's ranks are neighbours (one node, NVLink).
+  int data_ranks() const { return data_ranks_; }
+  int mode_ranks() const { return mode_ranks_; }
+  dist::Communicator& data() { return data_ ? *data_ : *world_; }        // same mode block, different samples
+  dist::Communicator* modes() { return modes_.get(); }                   // one replica; null when M = 1
   dist::CommLog& comm_log() { return comm_log_; }
   // <run.dir>/<run.name>, created by rank 0 (all ranks wait for it).
   std::string make_run_dir(const config::Config& config);
@@ -34,8 +40,14 @@ class RunContext {
   std::unique_ptr<dist::MpiRuntime> mpi_;
   dist::CommLog comm_log_;
   std::unique_ptr<dist::Communicator> world_;
+  std::unique_ptr<dist::Communicator> data_, modes_;
+  int data_ranks_ = 1, mode_ranks_ = 1;
   torch::Device device_{torch::kCPU};
 };
+
+// Resolves parallel.data x parallel.modes ("auto" or integers) against `world` ranks; throws
+// naming the keys when they do not multiply to the world size. Returns {data, modes}.
+std::pair<int, int> resolve_grid(const config::ParallelConfig& p, int world);
 
 // Picks the device for `requested` (auto | cpu | cuda) and this launch's local rank.
 torch::Device select_device(const std::string& requested, const dist::LaunchInfo& launch);

@@ -18,16 +18,21 @@ namespace fourmi::models {
 
 class FNOImpl : public torch::nn::Module {
  public:
-  explicit FNOImpl(const config::ModelConfig& config);
+  // `group`: the ranks this replica's spectral modes are split over (none: one rank).
+  explicit FNOImpl(const config::ModelConfig& config, ModeGroup group = {});
   torch::Tensor forward(const torch::Tensor& x);
 
   const config::ModelConfig& config() const { return config_; }
-  int64_t parameter_count() const;
+  int64_t parameter_count() const;  // held by this rank
+  const ModeGroup& mode_group() const { return group_; }
+  // Parameters split by mode blocks (name → this rank's block of dim 0); the others are replicated.
+  std::vector<std::pair<std::string, ModeBlock>> mode_partitioned() const;
 
  private:
   torch::Tensor add_grid(const torch::Tensor& x) const;
 
   config::ModelConfig config_;
+  ModeGroup group_;
   PointwiseLinear lift_{nullptr};
   std::vector<SpectralConv> spectral_;
   std::vector<PointwiseLinear> skip_;

@@ -8,6 +8,12 @@
 // weights are one real tensor [total_modes, Cin, Cout, 2] viewed as complex inside
 // forward(): LibTorch's Adam squares gradients without a conjugate, so complex
 // parameters would get a wrong second moment.
+//
+// Mode parallelism: with a group of M ranks, `weight` holds only this rank's block of the flat
+// mode index (mode_block); the forward transform is computed on the replicated input, the own
+// modes mixed, and the mixed blocks all-gathered before the inverse transform. The initial
+// weights are drawn in fixed chunks of modes from per-chunk generators, so a model has the same
+// weights whatever M is.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -16,12 +22,15 @@
 
 #include <vector>
 
+#include "fourmi/models/mode_parallel.h"
+
 namespace fourmi::models {
 
 struct SpectralConvOptions {
   int in_channels = 1;
   int out_channels = 1;
   std::vector<int> modes;  // one entry per spatial dimension
+  ModeGroup group;         // ranks sharing the retained modes (mode_parallel.h); default: one rank
 };
 
 class SpectralConvImpl : public torch::nn::Module {
@@ -35,11 +44,14 @@ class SpectralConvImpl : public torch::nn::Module {
   int64_t total_modes() const { return total_modes_; }
   const SpectralConvOptions& options() const { return options_; }
 
-  torch::Tensor weight;  // [total_modes, Cin, Cout, 2], real
+  const ModeBlock& block() const { return block_; }
+
+  torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
  private:
   SpectralConvOptions options_;
   int64_t total_modes_ = 0;
+  ModeBlock block_;
 };
 TORCH_MODULE(SpectralConv);
 
