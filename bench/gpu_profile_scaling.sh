@@ -20,7 +20,7 @@ step() { echo "== [$(date +%T)] $*"; }
 t0=$(date +%s)
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=OFF -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DFOURMI_PYTHON=python3 -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;/tmp/deps/usr" > $W/configure.log 2>&1 || { tail -30 $W/configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target fourmi > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
 step "build: $(( $(date +%s) - t0 )) s"
 F=$REPO/build-gpu/bin/fourmi
 export FOURMI=$F
@@ -74,6 +74,28 @@ if [ "$PHASE" = io ]; then
   timeout 120 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
     --set run.progress=false --set profile.enabled=true --set run.name=burgers-4gpu 2>&1 | grep -E "profile:|test rel" | tail -3
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
+fi
+
+if [ "$PHASE" = modes ]; then
+  MP=$REPO/build-gpu/bin/fourmi-bench-mp
+  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
+  for m in 1 2 4; do
+    step "FNO-3D width 64, 24 modes, 64^3: M = $m (data 1)"
+    timeout 150 "${MPIRUN[@]}" -np $m $MP -c $REPO/configs/fno3d.yaml --set parallel.modes=$m --label "fno3d-w64-m24-64^3" \
+      --per-replica 4 --grid 64 --json $W/res/mode_parallel.json 2>&1 | grep -vE "^\[|Warning" | tail -2
+  done
+  step "showcase data: Navier-Stokes in space-time, 48 + 8 samples of 64 x 64 x 64"
+  timeout 120 $F datagen -c $REPO/configs/fno3d-showcase.yaml --set run.progress=false 2>&1 | tail -2
+  step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
+  timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
+    --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json 2>&1 | grep -vE "^\[|Warning" | tail -2
+  step "showcase: training with M = 4 (loss must fall)"
+  timeout 240 "${MPIRUN[@]}" -np 4 $F train -c $REPO/configs/fno3d-showcase.yaml --set run.progress=false --set train.eval_every=1 2>&1 \
+    | grep -E "grid|model:|epoch|error|test rel" | tail -8 | tee res/showcase_train.log
+  cp runs/fno3d-showcase/metrics.jsonl res/showcase_metrics.jsonl 2>/dev/null
+  step "showcase with M = 1 on one H200: expected not to fit"
+  timeout 100 $MP -c $REPO/configs/fno3d-showcase.yaml --set parallel.modes=1 --per-replica 2 --grid 64 --steps 1 --warmup 1 2>&1 \
+    | grep -iE "out of memory|error|step" | head -3 | cut -c1-400 | tee res/showcase_m1.log
 fi
 
 if [ "$PHASE" = data ]; then

@@ -15,6 +15,8 @@ namespace fourmi::cli {
 
 int run_bench_peak(const CommonOptions& opts, const std::string& out_path) {
   config::Config cfg = load_config(opts);
+  cfg.parallel.data = "auto";  // one process: the training grid does not apply
+  cfg.parallel.modes = "1";
   RunContext ctx(cfg);
   if (ctx.launch().world_size > 1) throw std::runtime_error("fourmi bench peak measures one device; start it without mpirun/srun");
   util::info("fourmi bench peak: measuring {} ({})", ctx.device().str(), device_description(ctx.device()));

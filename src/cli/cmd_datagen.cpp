@@ -19,6 +19,8 @@ int run_datagen(const CommonOptions& opts, const std::string& pde) {
   bool out_given = false;
   for (const auto& s : opts.overrides) out_given = out_given || s.rfind("datagen.out=", 0) == 0;
   if (!pde.empty() && !out_given && load_config(opts).datagen.pde != pde) cfg.datagen.out.clear();
+  cfg.parallel.data = "auto";  // one process: the training grid does not apply
+  cfg.parallel.modes = "1";
   RunContext ctx(cfg);
   if (ctx.launch().world_size > 1)
     throw std::runtime_error("fourmi datagen runs as a single process; start it without mpirun/srun");

@@ -99,14 +99,23 @@ class NavierStokes2dGenerator final : public PdeGenerator {
       throw std::invalid_argument(fmt::format("datagen.navier_stokes2d.store_resolution {} must divide resolution {}",
                                               c_.store_resolution, c_.resolution));
   }
-  std::vector<int64_t> x_shape() const override { return {1, c_.store_resolution, c_.store_resolution}; }
-  std::vector<int64_t> y_shape() const override { return {c_.snapshots, c_.store_resolution, c_.store_resolution}; }
+  bool spacetime() const { return c_.layout == "spacetime"; }
+  std::vector<int64_t> x_shape() const override {
+    if (spacetime()) return {1, c_.store_resolution, c_.store_resolution, c_.snapshots};
+    return {1, c_.store_resolution, c_.store_resolution};
+  }
+  std::vector<int64_t> y_shape() const override {
+    if (spacetime()) return {1, c_.store_resolution, c_.store_resolution, c_.snapshots};
+    return {c_.snapshots, c_.store_resolution, c_.store_resolution};
+  }
   nlohmann::json params() const override {
     return {{"pde", "navier_stokes2d"}, {"resolution", c_.resolution}, {"store_resolution", c_.store_resolution},
             {"viscosity", c_.viscosity}, {"snapshots", c_.snapshots}, {"interval", c_.interval},
             {"grf_alpha", c_.grf_alpha}, {"grf_tau", c_.grf_tau}, {"grf_sigma", c_.grf_sigma}, {"forcing", c_.forcing},
             {"cfl", c_.cfl}, {"dt_max", c_.dt_max},
-            {"x", "w(t=0)"}, {"y", "w(t = k * interval), k = 1..snapshots"},
+            {"layout", c_.layout},
+            {"x", spacetime() ? "w(t=0) repeated along the last (time) axis" : "w(t=0)"},
+            {"y", spacetime() ? "w(t = k * interval) along the last axis, k = 1..snapshots" : "w(t = k * interval), k = 1..snapshots"},
             {"solver", "pseudo-spectral, 2/3 dealiasing, Crank-Nicolson viscous term, Heun advection/forcing"}};
   }
   PdeBatch solve(int64_t count, std::uint64_t seed, int64_t first, torch::Device device) const override {
@@ -115,8 +124,12 @@ class NavierStokes2dGenerator final : public PdeGenerator {
     torch::Tensor w = run(w0, &st);
     require_finite(w, "navier_stokes2d", first, count, "lower datagen.navier_stokes2d.cfl or dt_max");
     const int64_t s = c_.resolution / c_.store_resolution;
-    return {stored(w0.unsqueeze(1), s), stored(w, s),
-            fmt::format("({} steps, dt >= {:.2e}, max|u| {:.2f})", st.steps, st.min_dt, st.max_speed)};
+    torch::Tensor x = stored(w0.unsqueeze(1), s), y = stored(w, s);  // [k, 1, n, n], [k, T, n, n]
+    if (spacetime()) {
+      y = y.permute({0, 2, 3, 1}).unsqueeze(1).contiguous();                       // [k, 1, n, n, T]
+      x = x.unsqueeze(-1).expand({-1, -1, -1, -1, c_.snapshots}).contiguous();     // [k, 1, n, n, T]
+    }
+    return {x, y, fmt::format("({} steps, dt >= {:.2e}, max|u| {:.2f})", st.steps, st.min_dt, st.max_speed)};
   }
   double refinement_difference(int64_t count, std::uint64_t seed, torch::Device device) const override {
     torch::Tensor w0 = periodic_grf_2d(count, c_.resolution, c_.grf_alpha, c_.grf_tau, c_.grf_sigma, seed, 0, device);

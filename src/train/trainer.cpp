@@ -141,7 +141,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   const auto& tc = config_.train;
   // One writer per job for metrics; one per mode block (data rank 0) for checkpoint shards.
   const bool leader = comm_.rank() == 0 && model_->mode_group().rank() == 0;
-  const bool writes_checkpoint = comm_.rank() == 0;
+  const bool writes_checkpoint = comm_.rank() == 0 && tc.checkpoints;
   const std::string ckpt_dir = (std::filesystem::path(run_dir_) / "checkpoints").string();
   use_normalization(train.manifest());
   int start_epoch = 0;

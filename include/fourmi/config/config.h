@@ -57,6 +57,8 @@ struct NavierStokes2dConfig {
   double forcing = 0.1;         // f = forcing (sin 2 pi (x+y) + cos 2 pi (x+y))
   double cfl = 0.5;
   double dt_max = 1e-2;
+  std::string layout = "channels";  // channels: x = w0 [1,s,s], y = [snapshots,s,s]; spacetime: x = w0 repeated
+                                    // along time and y = the snapshots, both [1,s,s,snapshots] (FNO-3D)
 };
 
 struct DatagenConfig {
@@ -111,6 +113,7 @@ struct TrainConfig {
   double min_lr = 0.0;          // for schedule: cosine
   int eval_every = 10;          // epochs
   int checkpoint_every = 50;    // epochs
+  bool checkpoints = true;      // false: write none (benchmarks of models too large to save often)
   bool deterministic = false;
 };
 

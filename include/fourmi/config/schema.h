@@ -102,6 +102,7 @@ template <class V> void describe(V& v, NavierStokes2dConfig& c) {
   v("forcing", c.forcing, at_least(0.0));
   v("cfl", c.cfl, in_range(1e-3, 1.0));
   v("dt_max", c.dt_max, positive());
+  v("layout", c.layout, one_of({"channels", "spacetime"}));
 }
 template <class V> void describe(V& v, DatagenConfig& c) {
   v("pde", c.pde, one_of({"burgers1d", "darcy2d", "navier_stokes2d"}));
@@ -152,6 +153,7 @@ template <class V> void describe(V& v, TrainConfig& c) {
   v("min_lr", c.min_lr, at_least(0.0));
   v("eval_every", c.eval_every, at_least(1));
   v("checkpoint_every", c.checkpoint_every, at_least(1));
+  v("checkpoints", c.checkpoints);
   v("deterministic", c.deterministic);
 }
 template <class V> void describe(V& v, ParallelConfig& c) {
