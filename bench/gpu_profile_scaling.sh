@@ -76,6 +76,24 @@ if [ "$PHASE" = io ]; then
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
 fi
 
+if [ "$PHASE" = mpbench ]; then
+  MP=$REPO/build-gpu/bin/fourmi-bench-mp
+  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
+  for m in 1 2 4; do
+    step "FNO-3D width 64, 24 modes, 64^3: M = $m (data 1)"
+    timeout 150 "${MPIRUN[@]}" -np $m $MP -c $REPO/configs/fno3d.yaml --set parallel.modes=$m --label "fno3d-w64-m24-64^3" \
+      --per-replica 4 --grid 64 --json $W/res/mode_parallel.json > res/mp_$m.log 2>&1
+    grep -vE "^\| " res/mp_$m.log | tail -4 | cut -c1-600
+  done
+  step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
+  timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
+    --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json > res/mp_showcase.log 2>&1
+  grep -vE "^\| " res/mp_showcase.log | tail -4 | cut -c1-600
+  step "showcase with M = 1 on one H200: expected not to fit"
+  timeout 100 $MP -c $REPO/configs/fno3d-showcase.yaml --set parallel.modes=1 --per-replica 2 --grid 64 --steps 1 --warmup 1 > res/showcase_m1.log 2>&1
+  grep -vE "^\| " res/showcase_m1.log | grep -v "^ *frame\|^Exception raised" | tail -4 | cut -c1-400
+fi
+
 if [ "$PHASE" = modes ]; then
   MP=$REPO/build-gpu/bin/fourmi-bench-mp
   MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
