@@ -54,7 +54,20 @@ int64_t block_bytes(const torch::Tensor& t) {
 }
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "fourmi-bench-mp: %s\n", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fourmi-bench-mp: %s\n", e.what());
+  }
+  return 1;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"fourmi mode-parallel benchmark: spectral state per rank, peak memory, step time"};
   std::string config_path, json_out, label;
   std::vector<std::string> sets;
@@ -75,6 +88,7 @@ int main(int argc, char** argv) {
   const int d = ctx.data_ranks(), m = ctx.mode_ranks();
   cfg.train.batch_size = per_replica * d;
   const torch::Device dev = ctx.device();
+  torch::Tensor warm_allocator = torch::empty({1}, torch::TensorOptions().device(dev));  // the allocator starts lazily
   const Alloc before = allocator(dev);
   torch::manual_seed(0);
   train::Trainer trainer(cfg, models::FNO(cfg.model, models::ModeGroup{ctx.modes()}), dev, ctx.data(), "/tmp");
