@@ -20,7 +20,7 @@ step() { echo "== [$(date +%T)] $*"; }
 t0=$(date +%s)
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=OFF -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DFOURMI_PYTHON=python3 -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;/tmp/deps/usr" > $W/configure.log 2>&1 || { tail -30 $W/configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp fourmi-bench-dp > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
 step "build: $(( $(date +%s) - t0 )) s"
 F=$REPO/build-gpu/bin/fourmi
 export FOURMI=$F
@@ -74,6 +74,25 @@ if [ "$PHASE" = io ]; then
   timeout 120 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
     --set run.progress=false --set profile.enabled=true --set run.name=burgers-4gpu 2>&1 | grep -E "profile:|test rel" | tail -3
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
+fi
+
+if [ "$PHASE" = dpchan ]; then
+  # Data-parallel weak scaling with NCCL limited to fewer channels (SMs) while it overlaps backward.
+  DP=$REPO/build-gpu/bin/fourmi-bench-dp
+  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS)
+  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
+  for ch in default 4 8; do
+    if [ $ch = default ]; then unset NCCL_MAX_NCHANNELS; else export NCCL_MAX_NCHANNELS=$ch; fi
+    for n in 1 4; do
+      step "fourmi np $n, NCCL_MAX_NCHANNELS=$ch"
+      "${MPIRUN[@]}" -np $n $DP --configs $CFGS --json $W/res/fourmi_np${n}_ch$ch.json 2>&1 | grep -vE "^\[" | tail -3
+    done
+    for n in 1 4; do
+      step "DDP np $n, NCCL_MAX_NCHANNELS=$ch"
+      torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large --json $W/res/ddp_np${n}_ch$ch.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
+    done
+  done
+  unset NCCL_MAX_NCHANNELS
 fi
 
 if [ "$PHASE" = mpbench ]; then
