@@ -53,8 +53,8 @@ const char* precision_of(const std::string& kind, bool tf32_gemm) {
 
 }  // namespace
 
-Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32)
-    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), clock_(device) {}
+Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_groups)
+    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), op_groups_(std::max(1, op_groups)), clock_(device) {}
 
 Profiler::~Profiler() {
   Profiler* self = this;
@@ -74,6 +74,7 @@ void Profiler::begin_step(double data_wait_ms) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     steps_.push_back(std::move(s));
+    active_group_ = static_cast<int>((steps_.size() - 1) % static_cast<size_t>(op_groups_));
   }
   if (log_) log_->set_device_timing(clock_.on_gpu());
   g_active.store(this);
@@ -97,14 +98,21 @@ size_t Profiler::op_index(const std::string& name, const char* kind, const OpCos
   std::string full = layer_ >= 0 ? fmt::format("layer{}.{}", layer_, name) : name;
   auto it = op_by_name_.find(full);
   if (it != op_by_name_.end()) return it->second;
-  OpInfo info{full, kind, precision_of(kind, tf32_), layer_, cost, backward_of(cost, kind)};
+  OpInfo info{full, kind, precision_of(kind, tf32_), layer_, cost, backward_of(cost, kind), 1};
   ops_.push_back(info);
   op_by_name_[full] = ops_.size() - 1;
   return ops_.size() - 1;
 }
 
+bool Profiler::timed_now() const {
+  if (op_groups_ == 1) return true;
+  const int group = layer_ >= 0 ? layer_ % (op_groups_ - 1) : op_groups_ - 1;
+  return group == active_group_;
+}
+
 torch::Tensor Profiler::run_op(const std::string& name, const char* kind, OpCost cost, const torch::Tensor& in,
                                const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  if (!timed_now()) return fn(in);
   const bool grads = torch::GradMode::is_enabled();
   int64_t record;
   {
@@ -128,6 +136,7 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, OpCost
 }
 
 void Profiler::time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn) {
+  if (!timed_now()) return fn();
   int64_t record;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -155,7 +164,7 @@ void Profiler::finish() {
   clock_.synchronize();
   const auto records = log_ ? log_->records() : std::vector<dist::CommRecord>{};
   std::vector<double> fwd_ms(ops_.size(), 0), bwd_ms(ops_.size(), 0);
-  std::vector<int> bwd_seen(ops_.size(), 0);
+  std::vector<int> bwd_seen(ops_.size(), 0), fwd_seen(ops_.size(), 0), steps_with(ops_.size(), 0);
   double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0, comm_overlap = 0;
   double min_step = 1e30, max_step = 0;
   nlohmann::json comm = nlohmann::json::array();
@@ -169,17 +178,19 @@ void Profiler::finish() {
     const double bwd_end = t_bwd >= 0 ? t_bwd : t_end, red_end = t_red >= 0 ? t_red : bwd_end;
     std::vector<Span> spans;
     spans.push_back({"data wait", 2, -s.data_wait_ms, s.data_wait_ms});
+    std::vector<char> in_step(ops_.size(), 0);
+    for (const auto& r : s.ops)
+      if (!in_step[r.op]) in_step[r.op] = 1, steps_with[r.op] += 1;
     for (const auto& r : s.ops) {
       const OpInfo& info = ops_[r.op];
       double f0 = clock_.elapsed_ms(s.start, r.fwd_start), f1 = clock_.elapsed_ms(s.start, r.fwd_end);
       fwd_ms[r.op] += f1 - f0;
-      sum_ops += f1 - f0;
+      fwd_seen[r.op] += 1;
       spans.push_back({info.name + (info.kind == "optimizer" ? "" : " fwd"), 0, f0, f1 - f0});
       if (r.bwd_start >= 0 && r.bwd_end >= 0) {
         double b0 = clock_.elapsed_ms(s.start, r.bwd_start), b1 = clock_.elapsed_ms(s.start, r.bwd_end);
         bwd_ms[r.op] += std::max(0.0, b1 - b0);
         bwd_seen[r.op] += 1;
-        sum_ops += std::max(0.0, b1 - b0);
         spans.push_back({info.name + " bwd", 0, b0, std::max(0.0, b1 - b0)});
       }
     }
@@ -217,13 +228,21 @@ void Profiler::finish() {
   const double n = static_cast<double>(steps_.size());
   nlohmann::json ops = nlohmann::json::array();
   for (size_t i = 0; i < ops_.size(); ++i) {
+    // Per-step means over the steps in which the op was timed (all of them, or its turn when sampling).
+    const double f = fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0, b = bwd_seen[i] ? bwd_ms[i] / bwd_seen[i] : 0.0;
+    ops_[i].calls_per_step = steps_with[i] ? fwd_seen[i] / steps_with[i] : 1;
+    sum_ops += (f + b) * ops_[i].calls_per_step;
+  }
+  for (size_t i = 0; i < ops_.size(); ++i) {
     const OpInfo& o = ops_[i];
     const bool block = o.kind == "optimizer";
     ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", block ? "step" : "forward"}, {"layer", o.layer},
-                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", fwd_ms[i] / n}});
+                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0},
+                   {"calls_per_step", o.calls_per_step}, {"samples", fwd_seen[i]}});
     if (bwd_seen[i] > 0)
       ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", "backward"}, {"layer", o.layer}, {"precision", o.precision},
-                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", bwd_ms[i] / bwd_seen[i]}});
+                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", bwd_ms[i] / bwd_seen[i]},
+                     {"calls_per_step", o.calls_per_step}, {"samples", bwd_seen[i]}});
   }
   auto mean = [](const std::vector<double>& v) {
     double s = 0;
@@ -233,7 +252,8 @@ void Profiler::finish() {
   const double plain = mean(wall_plain_), prof = mean(wall_profiled_);
   summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
                          {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
-                         {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute - sum_ops) / n},
+                         {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
+                         {"op_sampling", op_groups_ > 1 ? "round robin over op groups" : "every op every step"},
                          {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
                          {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(plain)},
                          {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty() ? nlohmann::json()

@@ -39,7 +39,9 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);
   }
-  if (config_.profile.enabled) profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32);
+  if (config_.profile.enabled)
+    profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
+                                                    config_.profile.sample_ops ? config_.model.layers + 1 : 1);
 }
 
 namespace {
@@ -50,13 +52,20 @@ void sync_device(torch::Device d) {
 
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
   if (!profiler_ || profiler_->finished()) return train_step(batch);
-  // Windows: after warm-up, `steps` plain steps then `steps` profiled ones, both timed the
-  // same way, so the profiler's own cost is measured. Short runs drop the plain window.
+  // After warm-up, 2 x `steps` steps alternate plain and profiled, all timed the same way
+  // (synchronised), so the profiler's own cost is measured free of drift between windows. A run
+  // too short for that profiles `steps` consecutive steps and measures no overhead.
   const int64_t w = config_.profile.warmup_steps, n = config_.profile.steps;
-  int64_t plain_begin = w, prof_begin = w + n;
-  if (total < w + 2 * n) plain_begin = prof_begin = std::max<int64_t>(0, std::min(w, total - n));
-  const int64_t prof_end = std::min(total, prof_begin + n);
-  const bool plain = g >= plain_begin && g < prof_begin, prof = g >= prof_begin && g < prof_end;
+  bool plain = false, prof = false;
+  int64_t prof_end;
+  if (total >= w + 2 * n) {
+    prof_end = w + 2 * n;
+    if (g >= w && g < prof_end) ((g - w) % 2 == 0 ? plain : prof) = true;
+  } else {
+    const int64_t begin = std::max<int64_t>(0, std::min(w, total - n));
+    prof_end = std::min(total, begin + n);
+    prof = g >= begin && g < prof_end;
+  }
   if (!plain && !prof) return train_step(batch);
   sync_device(device_);
   auto t0 = std::chrono::steady_clock::now();

@@ -130,6 +130,7 @@ struct ProfileConfig {
   bool enabled = false;
   int warmup_steps = 5;
   int steps = 20;               // profiled steps after warm-up
+  bool sample_ops = true;       // time one Fourier layer's ops (or the others) per profiled step, round robin
   std::string peaks = "";       // file written by `fourmi bench peak` ("" = <run.dir>/peaks-<device>.json, measured if missing)
   double peak_fp32_gflops = 0;  // peaks given directly (all > 0 needed for fp32 and memory; 0 = measured/file)
   double peak_tf32_gflops = 0;

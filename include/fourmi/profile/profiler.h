@@ -31,11 +31,16 @@ struct OpInfo {
   std::string name, kind, precision;
   int layer = -1;
   OpCost forward, backward;
+  int calls_per_step = 1;
 };
 
 class Profiler {
  public:
-  Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32);
+  // op_groups > 1 samples ops round robin to keep the profiler's cost low: profiled step s times only
+  // group s % op_groups, where group g < op_groups - 1 holds the ops of the Fourier layers l with
+  // l % (op_groups - 1) == g and the last group the ops outside Fourier layers (lift, projection,
+  // loss, optimizer). The step split and the collectives are timed in every profiled step.
+  Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_groups = 1);
   ~Profiler();
 
   // The profiler of the step being profiled now, or null.
@@ -86,10 +91,13 @@ class Profiler {
     double start_ms, dur_ms;
   };
   size_t op_index(const std::string& name, const char* kind, const OpCost& cost);
+  bool timed_now() const;  // whether the current op's group is timed in this step
 
   torch::Device device_;
   dist::CommLog* log_;
   bool tf32_;
+  int op_groups_ = 1;
+  int active_group_ = 0;
   StepClock clock_;
   std::mutex mu_;
   std::vector<OpInfo> ops_;
