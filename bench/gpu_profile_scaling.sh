@@ -76,6 +76,25 @@ if [ "$PHASE" = io ]; then
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
 fi
 
+if [ "$PHASE" = overhead ]; then
+  # The profiler's own cost (alternating plain and profiled steps) on a large and a small model.
+  D=(--set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=256 --set datagen.n_test=16
+     --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 --set run.progress=false)
+  timeout 100 $F datagen "${D[@]}" 2>&1 | tail -1
+  timeout 100 $F datagen -c $REPO/configs/burgers1d.yaml --set datagen.n_train=400 --set datagen.n_test=40 --set run.progress=false 2>&1 | tail -1
+  for so in true false; do
+    step "FNO-2D large, 1 GPU, sample_ops=$so"
+    timeout 100 $F train -c $REPO/configs/fno2d-large.yaml --set data.train=data/darcy256-train --set data.test=data/darcy256-test \
+      --set train.epochs=4 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+      --set profile.sample_ops=$so --set run.name=large-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
+    step "Burgers (paper FNO-1D), 4 GPUs, sample_ops=$so"
+    timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
+      --set train.checkpoints=false --set run.progress=false --set profile.enabled=true --set profile.sample_ops=$so \
+      --set run.name=burgers-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
+    cp runs/large-$so/profile/rank-00000.json res/large-$so.json; cp runs/burgers-$so/profile/rank-00000.json res/burgers-$so.json
+  done
+fi
+
 if [ "$PHASE" = dpchan ]; then
   # Data-parallel weak scaling with NCCL limited to fewer channels (SMs) while it overlaps backward.
   DP=$REPO/build-gpu/bin/fourmi-bench-dp
