@@ -4,7 +4,10 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <tuple>
 
 #include "fourmi/profile/profiler.h"
@@ -87,6 +90,11 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   }
   world_->set_log(&comm_log_);
   std::tie(data_ranks_, mode_ranks_) = resolve_grid(config.parallel, world_->size());
+  // Fault injection for tests of the collective timeout: the named rank stalls here.
+  if (const char* stall = std::getenv("FOURMI_FAULT_STALL_RANK"); stall && std::atoi(stall) == launch_.rank) {
+    const char* secs = std::getenv("FOURMI_FAULT_STALL_S");
+    std::this_thread::sleep_for(std::chrono::duration<double>(secs ? std::atof(secs) : 30.0));
+  }
   if (mode_ranks_ > 1) {
     const int r = world_->rank();
     modes_ = world_->split(/*color=*/r / mode_ranks_, /*key=*/r % mode_ranks_, "modes");

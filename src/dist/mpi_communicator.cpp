@@ -2,6 +2,7 @@
 #include "fourmi/util/host.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <mpi.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -93,7 +94,63 @@ class MpiCommunicator : public Communicator {
     if (!t.is_contiguous()) throw std::invalid_argument(fmt::format("MPI {}: tensor must be contiguous", op));
   }
 
-  // Polls a request until done or the timeout; a timeout ends the job.
+  // Point-to-point tags of the roll call (they never match collectives on the same communicator).
+  static constexpr int kRollCallTag = 0x5f11, kRollReplyTag = 0x5f12;
+
+  // A rank waiting in a collective answers roll calls with the sequence number it waits on.
+  void answer_roll_calls() {
+    int flag = 0;
+    MPI_Status st;
+    while (MPI_Iprobe(MPI_ANY_SOURCE, kRollCallTag, comm_, &flag, &st) == MPI_SUCCESS && flag) {
+      int64_t theirs = 0;
+      MPI_Recv(&theirs, 1, MPI_INT64_T, st.MPI_SOURCE, kRollCallTag, comm_, MPI_STATUS_IGNORE);
+      int64_t mine = seq_;
+      MPI_Send(&mine, 1, MPI_INT64_T, st.MPI_SOURCE, kRollReplyTag, comm_);
+    }
+  }
+
+  // After a timeout: asks every other rank which collective it waits in, for `window_s`. Ranks that
+  // answer with this rank's sequence number arrived; the others (busy elsewhere, hung, dead, or in
+  // another collective) did not. Returns a phrase naming them.
+  std::string roll_call(double window_s) {
+    std::vector<MPI_Request> sent;
+    int64_t mine = seq_;
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      sent.emplace_back();
+      MPI_Isend(&mine, 1, MPI_INT64_T, r, kRollCallTag, comm_, &sent.back());
+    }
+    std::vector<int64_t> answer(size_, -1);
+    answer[rank_] = mine;
+    auto t0 = std::chrono::steady_clock::now();
+    int answered = 1;
+    while (answered < size_ && std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < window_s) {
+      answer_roll_calls();
+      int flag = 0;
+      MPI_Status st;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kRollReplyTag, comm_, &flag, &st) == MPI_SUCCESS && flag) {
+        MPI_Recv(&answer[st.MPI_SOURCE], 1, MPI_INT64_T, st.MPI_SOURCE, kRollReplyTag, comm_, MPI_STATUS_IGNORE);
+        ++answered;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    for (auto& q : sent) MPI_Request_free(&q);
+    std::vector<int> missing, elsewhere, waiting;
+    for (int r = 0; r < size_; ++r) {
+      if (answer[r] < 0) missing.push_back(r);
+      else if (answer[r] != mine) elsewhere.push_back(r);
+      else waiting.push_back(r);
+    }
+    std::string out;
+    if (!missing.empty()) out += fmt::format("rank(s) {} of group '{}' did not arrive (busy elsewhere, hung or dead)", fmt::join(missing, ", "), group_);
+    if (!elsewhere.empty())
+      out += fmt::format("{}rank(s) {} wait in another collective (called in a different order)", out.empty() ? "" : "; ", fmt::join(elsewhere, ", "));
+    if (out.empty()) out = "every rank answered from this collective (the transport itself is stuck)";
+    return out + fmt::format("; waiting in it: rank(s) {}", fmt::join(waiting, ", "));
+  }
+
+  // Polls a request until done or the timeout; a timeout ends the job naming the absent ranks.
   void wait_request(MPI_Request& req, const std::string& op) {
     auto t0 = std::chrono::steady_clock::now();
     int done = 0;
@@ -103,10 +160,12 @@ class MpiCommunicator : public Communicator {
       if (done) return;
       double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (waited > timeout_s_)
-        abort_job(fmt::format("collective {} on group '{}' (seq {}) did not complete within {:.0f} s (parallel.timeout_s) on rank {} ({}): "
-                              "another rank of the {} in the group did not arrive (it failed, hangs, or called collectives in another order)",
-                              op, group_, seq_, timeout_s_, rank_, hostname(), size_));
-      if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        abort_job(fmt::format("collective {} on group '{}' (seq {}) did not complete within {:.0f} s (parallel.timeout_s) on rank {} ({}): {}",
+                              op, group_, seq_, timeout_s_, rank_, hostname(), roll_call(std::min(5.0, timeout_s_))));
+      if (++spins > 1000) {
+        answer_roll_calls();
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
     }
   }
 

@@ -57,6 +57,11 @@ expect_fail "debug.check_finite names the first op with NaN/Inf" "debug.check_fi
 grep -q "test relative L2" runs/e2e-logs/logs/rank-00000.log && grep -q "fourmi train" runs/e2e-logs/logs/rank-00001.log \
   && pass "debug.rank_logs: one log per rank under mpirun" || fail "rank logs: $(cat logs.log; ls -R runs/e2e-logs)"
 
+# A collective timeout names the rank that did not arrive (rank 2 stalls before the first barrier).
+expect_fail "collective timeout names the absent rank" "rank(s) 2 of group 'world' did not arrive" \
+  env FOURMI_FAULT_STALL_RANK=2 FOURMI_FAULT_STALL_S=40 timeout 120 "${MPIRUN[@]}" -np 3 --oversubscribe -x FOURMI_FAULT_STALL_RANK -x FOURMI_FAULT_STALL_S \
+  "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-timeout --set parallel.timeout_s=3
+
 # Only rank 1 reads the second shard (no shuffle, one step per epoch): corrupt it, rank 1 fails,
 # rank 0 is already waiting in a collective and must be ended too, with rank 1's message.
 printf 'XXXXXXXX' | dd of=data/b-train/b-train-00001-of-00002.h5 bs=1 seek=4000 conv=notrunc 2>/dev/null
