@@ -62,10 +62,18 @@ def roofline(run_name, profile, ops, base):
     if mem:
         x_end = top / mem if top else x_hi
         ax.plot([x_lo, x_end], [mem * x_lo, mem * x_end], color="black", lw=1.5)
+    previous = None  # (value, annotation) of the last ceiling labelled above its line
     for label, v in ceilings:
         x_start = v / mem if mem else x_lo
         ax.plot([x_start, x_hi], [v, v], color="black", lw=1.2, ls="-" if v == top else "--")
-        ax.annotate(f"{label} {_si(v, 'FLOP/s')}", (x_hi / 1.1, v * 1.08), ha="right", va="bottom", fontsize=8)
+        note = ax.annotate(f"{label} {_si(v, 'FLOP/s')}", (x_hi / 1.1, v * 1.08), ha="right", va="bottom", fontsize=8)
+        # Two ceilings closer than a factor 1.5: the lower one's label moves below its line.
+        if previous is not None and v / previous[0] < 1.5:
+            previous[1].xy = (x_hi / 1.1, previous[0] / 1.08)
+            previous[1].set_va("top")
+            previous = None
+        else:
+            previous = (v, note)
     for o in shown:
         ax.scatter(o["intensity"], o["flops_per_s"], marker=KIND_MARKERS.get(o["kind"], "*"),
                    color=PHASE_COLOURS.get(o["phase"], "tab:gray"), s=40, edgecolors="black", linewidths=0.4,
@@ -73,7 +81,8 @@ def roofline(run_name, profile, ops, base):
     labelled = []  # one label per cluster: ops of the same kind in every layer sit on one point
     for o in sorted(shown, key=lambda o: -o["time_ms"]):
         at = (math.log10(o["intensity"]), math.log10(o["flops_per_s"]))
-        if len(labelled) == LABELLED_OPS or any(abs(at[0] - x) < 0.15 and abs(at[1] - y) < 0.15 for x, y in labelled):
+        # A label runs about a decade to the right of its point: skip points whose label would overlap one.
+        if len(labelled) == LABELLED_OPS or any(abs(at[0] - x) < 0.9 and abs(at[1] - y) < 0.12 for x, y in labelled):
             continue
         labelled.append(at)
         ax.annotate(f"{o['name']} ({o['phase']}, {o['time_ms']:.2g} ms)", (o["intensity"], o["flops_per_s"]),
