@@ -57,6 +57,16 @@ expect_fail "debug.check_finite names the first op with NaN/Inf" "debug.check_fi
 grep -q "test relative L2" runs/e2e-logs/logs/rank-00000.log && grep -q "fourmi train" runs/e2e-logs/logs/rank-00001.log \
   && pass "debug.rank_logs: one log per rank under mpirun" || fail "rank logs: $(cat logs.log; ls -R runs/e2e-logs)"
 
+# Mode parallelism end to end: 2 ranks split the spectral modes (data 1 x modes 2), the checkpoint
+# is sharded by mode rank, and a single process (M = 1) evaluates it to the same test error.
+"${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-modes --set parallel.modes=2 > modes.log 2>&1
+"$FOURMI" eval "${SMALL[@]}" --set run.name=e2e-modes > modes-eval.log 2>&1
+trained=$(grep -o 'test relative L2 error: [0-9.]*' modes.log | tail -1 | awk '{print $5}')
+evaluated=$(grep -o 'test relative L2 error [0-9.]*' modes-eval.log | awk '{print $5}')
+if grep -q "grid: 1 data x 2 modes" modes.log && ls runs/e2e-modes/checkpoints/*.modes-001-of-002.pt > /dev/null 2>&1 \
+   && [ -n "$trained" ] && [ "$trained" = "$evaluated" ]; then pass "parallel.modes=2: sharded checkpoint, evaluated with M = 1 to the same error ($trained)"
+else fail "mode-parallel train/eval: trained '$trained' evaluated '$evaluated': $(tail -5 modes.log; tail -3 modes-eval.log; ls runs/e2e-modes/checkpoints)"; fi
+
 # A collective timeout names the rank that did not arrive (rank 2 stalls before the first barrier).
 expect_fail "collective timeout names the absent rank" "rank(s) 2 of group 'world' did not arrive" \
   env FOURMI_FAULT_STALL_RANK=2 FOURMI_FAULT_STALL_S=40 timeout 120 "${MPIRUN[@]}" -np 3 --oversubscribe -x FOURMI_FAULT_STALL_RANK -x FOURMI_FAULT_STALL_S \
