@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -23,6 +22,7 @@
 #include "fourmi/cli/run_context.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/trainer.h"
+#include "fourmi/util/device.h"
 #include "fourmi/util/fs.h"
 
 using namespace fourmi;
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     batch.local_count = b;
     batch.global_count = b * ranks;
     auto sync = [&] {
-      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+      util::synchronize(ctx->device());
     };
     for (int i = 0; i < warmup; ++i) trainer.train_step(batch);
     sync();
@@ -101,12 +101,12 @@ int main(int argc, char** argv) {
     for (int64_t mb : {1, 16, 64, 256, 1024}) {
       torch::Tensor buf = torch::ones({mb * (1 << 20) / 4}, torch::TensorOptions().device(ctx->device()));
       for (int i = 0; i < 5; ++i) ctx->world().all_reduce(buf);
-      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+      util::synchronize(ctx->device());
       ctx->world().barrier();
       const int iters = 20;
       auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < iters; ++i) ctx->world().all_reduce(buf);
-      if (ctx->device().is_cuda()) torch::cuda::synchronize(ctx->device().index());
+      util::synchronize(ctx->device());
       double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
       double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
       nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},

@@ -8,7 +8,6 @@
 //   mpirun -np 4 fourmi-bench-mp -c configs/fno3d.yaml --set parallel.modes=4 --json bench/results/mode_parallel.json
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <torch/cuda.h>
 #include <torch/optim/adam.h>
 #include <torch/torch.h>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
@@ -23,6 +22,7 @@
 #include "fourmi/cli/run_context.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/trainer.h"
+#include "fourmi/util/device.h"
 #include "fourmi/util/host.h"
 #include "fourmi/util/log.h"
 
@@ -103,12 +103,12 @@ int run(int argc, char** argv) {
   batch.global_count = per_replica * d;
   reset_peak(dev);
   for (int i = 0; i < warmup; ++i) trainer.train_step(batch);
-  cli::synchronize(dev);
+  util::synchronize(dev);
   std::vector<double> ms;
   for (int i = 0; i < steps; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     trainer.train_step(batch);
-    cli::synchronize(dev);
+    util::synchronize(dev);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());

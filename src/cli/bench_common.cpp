@@ -2,7 +2,6 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <ctime>
@@ -19,10 +18,6 @@
 #endif
 
 namespace fourmi::cli {
-
-void synchronize(torch::Device device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
 
 std::string device_description(torch::Device device) {
 #ifdef FOURMI_BENCH_CUDA

@@ -17,6 +17,7 @@
 #include "fourmi/data/loader.h"
 #include "fourmi/data/sampler.h"
 #include "fourmi/train/trainer.h"
+#include "fourmi/util/device.h"
 #include "fourmi/util/log.h"
 
 namespace fourmi::cli {
@@ -52,7 +53,7 @@ ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int 
     r.samples += b->local_count;
     bytes += static_cast<double>(b->local_count) * static_cast<double>((b->x[0].numel() + b->y[0].numel()) * 4);
   }
-  synchronize(device);
+  util::synchronize(device);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.samples_per_s = r.samples / r.seconds;
   r.bytes_per_s = bytes / r.seconds;
@@ -71,10 +72,10 @@ double train_rate(const config::Config& cfg, RunContext& ctx, const std::string&
   for (int i = 0; i < 3; ++i) trainer.train_step(batch);
   double best = 1e30;
   for (int i = 0; i < steps; ++i) {
-    synchronize(ctx.device());
+    util::synchronize(ctx.device());
     auto t0 = std::chrono::steady_clock::now();
     trainer.train_step(batch);
-    synchronize(ctx.device());
+    util::synchronize(ctx.device());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return static_cast<double>(sampler.local_batch()) / best;

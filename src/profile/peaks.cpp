@@ -1,32 +1,28 @@
 #include "fourmi/profile/peaks.h"
 
 #include <fmt/format.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <filesystem>
 
+#include "fourmi/util/device.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
 
 namespace fourmi::profile {
 namespace {
 
-void sync(torch::Device d) {
-  if (d.is_cuda()) torch::cuda::synchronize(d.index());
-}
-
 // Best time of `reps` runs of fn, in seconds.
 template <class F>
 double best_seconds(torch::Device d, int reps, F fn) {
   fn();
-  sync(d);
+  util::synchronize(d);
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
-    sync(d);
+    util::synchronize(d);
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;

@@ -1,7 +1,6 @@
 #include "fourmi/train/trainer.h"
 
 #include <fmt/format.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 #include "fourmi/train/fused_adam.h"
 #include "fourmi/train/loss.h"
 #include "fourmi/train/schedule.h"
+#include "fourmi/util/device.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
 #include "fourmi/util/progress.h"
@@ -44,12 +44,6 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
                                                     config_.profile.sample_ops ? config_.model.layers + 1 : 1);
 }
 
-namespace {
-void sync_device(torch::Device d) {
-  if (d.is_cuda()) torch::cuda::synchronize(d.index());
-}
-}  // namespace
-
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
   if (!profiler_ || profiler_->finished()) return train_step(batch);
   // After warm-up, 2 x `steps` steps alternate plain and profiled, all timed the same way
@@ -67,12 +61,12 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
-  sync_device(device_);
+  util::synchronize(device_);
   auto t0 = std::chrono::steady_clock::now();
   if (prof) profiler_->begin_step(batch.wait_seconds * 1e3);
   torch::Tensor loss = train_step(batch);
   if (prof) profiler_->end_step();
-  sync_device(device_);
+  util::synchronize(device_);
   profiler_->add_wall_time(prof, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (prof && g + 1 == prof_end) profiler_->finish();
   return loss;

@@ -9,8 +9,6 @@
 
 namespace fourmi::cli {
 
-// Waits for the device's queued work (no-op on the CPU).
-void synchronize(torch::Device device);
 // "NVIDIA H200" / the CPU model name, for result files.
 std::string device_description(torch::Device device);
 // Adds `runs` to the JSON result file at `path` ({"device", "host", "date", "commands", "runs"}),
