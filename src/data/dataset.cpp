@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "fourmi/util/fs.h"
+#include "fourmi/util/partition.h"
 
 namespace fourmi::data {
 
@@ -20,7 +21,7 @@ DatasetWriter::DatasetWriter(std::string dir, Manifest header, int num_shards)
   util::make_dirs(dir_);
   std::filesystem::remove(std::filesystem::path(dir_) / "manifest.json");  // incomplete until finish()
   for (int s = 0; s < num_shards_; ++s)
-    shard_sizes_.push_back(manifest_.num_samples / num_shards_ + (s < manifest_.num_samples % num_shards_ ? 1 : 0));
+    shard_sizes_.push_back(util::balanced_piece(manifest_.num_samples, s, num_shards_).count);
   const auto cx = manifest_.x_shape[0], cy = manifest_.y_shape[0];
   x_sum_.assign(cx, 0), x_sq_.assign(cx, 0), y_sum_.assign(cy, 0), y_sq_.assign(cy, 0);
   manifest_.shards.clear();

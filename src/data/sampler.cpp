@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "fourmi/data/grf.h"
+#include "fourmi/util/partition.h"
 
 namespace fourmi::data {
 
@@ -39,11 +40,9 @@ std::vector<int64_t> Sampler::indices(int64_t epoch, int64_t step) const {
   const int64_t begin = step * global_batch_;
   const int64_t count = global_count(step);
   // Split `count` as evenly as possible: the first (count % ranks) ranks take one more.
-  const int64_t base = count / data_ranks_, extra = count % data_ranks_;
-  const int64_t lo = begin + rank_ * base + std::min<int64_t>(rank_, extra);
-  const int64_t len = base + (rank_ < extra ? 1 : 0);
+  const util::Piece mine = util::balanced_piece(count, rank_, data_ranks_);
   const auto& perm = permutation(epoch);
-  return std::vector<int64_t>(perm.begin() + lo, perm.begin() + lo + len);
+  return std::vector<int64_t>(perm.begin() + begin + mine.start, perm.begin() + begin + mine.start + mine.count);
 }
 
 }  // namespace fourmi::data

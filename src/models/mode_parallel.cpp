@@ -2,16 +2,13 @@
 
 #include <torch/torch.h>
 
+#include "fourmi/util/partition.h"
+
 namespace fourmi::models {
 
 ModeBlock mode_block(int64_t total, int rank, int ranks) {
-  ModeBlock b;
-  b.total = total;
-  const int64_t base = total / ranks, extra = total % ranks;
-  b.count = base + (rank < extra ? 1 : 0);
-  b.start = rank * base + std::min<int64_t>(rank, extra);
-  b.padded = base + (extra > 0 ? 1 : 0);
-  return b;
+  const util::Piece piece = util::balanced_piece(total, rank, ranks);
+  return {piece.start, piece.count, total, util::balanced_piece(total, 0, ranks).count};  // block 0 is a largest one
 }
 
 namespace {
