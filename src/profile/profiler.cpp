@@ -94,11 +94,12 @@ void Profiler::end_step() {
   steps_.back().comm_last = log_ ? log_->size() : 0;
 }
 
-size_t Profiler::op_index(const std::string& name, const char* kind, const OpCost& cost) {
-  std::string full = layer_ >= 0 ? fmt::format("layer{}.{}", layer_, name) : name;
+size_t Profiler::op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost_of) {
+  std::string full = qualified(name);
   auto it = op_by_name_.find(full);
   if (it != op_by_name_.end()) return it->second;
-  OpInfo info{full, kind, precision_of(kind, tf32_), layer_, cost, backward_of(cost, kind), 1};
+  const OpCost cost = cost_of();
+  OpInfo info{full, kind, precision_of(kind, tf32_), t_layer, cost, backward_of(cost, kind), 1};
   ops_.push_back(info);
   op_by_name_[full] = ops_.size() - 1;
   return ops_.size() - 1;
@@ -106,11 +107,12 @@ size_t Profiler::op_index(const std::string& name, const char* kind, const OpCos
 
 bool Profiler::timed_now() const {
   if (op_groups_ == 1) return true;
-  const int group = layer_ >= 0 ? layer_ % (op_groups_ - 1) : op_groups_ - 1;
+  const int group = t_layer >= 0 ? t_layer % (op_groups_ - 1) : op_groups_ - 1;
   return group == active_group_;
 }
 
-torch::Tensor Profiler::run_op(const std::string& name, const char* kind, OpCost cost, const torch::Tensor& in,
+torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
+                               const torch::Tensor& in,
                                const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
   if (!timed_now()) return fn(in);
   const bool grads = torch::GradMode::is_enabled();
@@ -140,7 +142,7 @@ void Profiler::time_block(const std::string& name, const char* kind, OpCost cost
   int64_t record;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t op = op_index(name, kind, cost);
+    size_t op = op_index(name, kind, [&] { return cost; });
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
   }
@@ -228,20 +230,18 @@ void Profiler::finish() {
   const double n = static_cast<double>(steps_.size());
   nlohmann::json ops = nlohmann::json::array();
   for (size_t i = 0; i < ops_.size(); ++i) {
-    // Per-step means over the steps in which the op was timed (all of them, or its turn when sampling).
+    // Per-call means over the steps in which the op was timed (all of them, or its turn when sampling).
+    OpInfo& o = ops_[i];
+    o.calls_per_step = steps_with[i] ? fwd_seen[i] / steps_with[i] : 1;
     const double f = fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0, b = bwd_seen[i] ? bwd_ms[i] / bwd_seen[i] : 0.0;
-    ops_[i].calls_per_step = steps_with[i] ? fwd_seen[i] / steps_with[i] : 1;
-    sum_ops += (f + b) * ops_[i].calls_per_step;
-  }
-  for (size_t i = 0; i < ops_.size(); ++i) {
-    const OpInfo& o = ops_[i];
+    sum_ops += (f + b) * o.calls_per_step;
     const bool block = o.kind == "optimizer";
     ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", block ? "step" : "forward"}, {"layer", o.layer},
-                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0},
+                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", f},
                    {"calls_per_step", o.calls_per_step}, {"samples", fwd_seen[i]}});
     if (bwd_seen[i] > 0)
       ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", "backward"}, {"layer", o.layer}, {"precision", o.precision},
-                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", bwd_ms[i] / bwd_seen[i]},
+                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", b},
                      {"calls_per_step", o.calls_per_step}, {"samples", bwd_seen[i]}});
   }
   auto mean = [](const std::vector<double>& v) {
@@ -286,10 +286,10 @@ void set_check_finite(bool on) { g_check_finite.store(on); }
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
   Profiler* p = Profiler::active();
-  if (!g_check_finite.load()) return p ? p->run_op(name, kind, cost(), in, fn) : fn(in);
+  if (!g_check_finite.load()) return p ? p->run_op(name, kind, cost, in, fn) : fn(in);
   const std::string full = qualified(name);
   torch::Tensor x = (torch::GradMode::is_enabled() && in.requires_grad()) ? FiniteGradCheck::apply(in, full) : in;
-  torch::Tensor y = p ? p->run_op(name, kind, cost(), x, fn) : fn(x);
+  torch::Tensor y = p ? p->run_op(name, kind, cost, x, fn) : fn(x);
   if (!torch::isfinite(y).all().item<bool>()) {
     const bool input_ok = torch::isfinite(in).all().item<bool>();
     throw std::runtime_error(fmt::format("debug.check_finite: {} (forward) produced NaN or Inf{}", full,
@@ -298,13 +298,7 @@ torch::Tensor profiled(const std::string& name, const char* kind, const std::fun
   return y;
 }
 
-LayerScope::LayerScope(int layer) {
-  t_layer = layer;
-  if (Profiler* p = Profiler::active()) p->set_layer(layer);
-}
-LayerScope::~LayerScope() {
-  t_layer = -1;
-  if (Profiler* p = Profiler::active()) p->set_layer(-1);
-}
+LayerScope::LayerScope(int layer) { t_layer = layer; }
+LayerScope::~LayerScope() { t_layer = -1; }
 
 }  // namespace fourmi::profile

@@ -99,9 +99,7 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   if (reducer_) reducer_->finish();
   if (prof) {
     prof->mark("reduce_end");
-    int64_t params = 0;
-    for (const auto& p : model_->parameters()) params += p.numel();
-    prof->time_block("optimizer", "optimizer", profile::adam_cost(params), [&] { optimizer_->step(); });
+    prof->time_block("optimizer", "optimizer", profile::adam_cost(model_->parameter_count()), [&] { optimizer_->step(); });
   } else {
     optimizer_->step();
   }

@@ -53,10 +53,10 @@ class Profiler {
   void finish();
   bool finished() const { return finished_; }
 
-  // Sets the layer that names subsequent ops ("layer2.fft"); -1 for ops outside Fourier layers.
-  void set_layer(int layer) { layer_ = layer; }
   // Runs fn(in) as op `name`, timing its forward and, through autograd, its backward.
-  torch::Tensor run_op(const std::string& name, const char* kind, OpCost cost, const torch::Tensor& in,
+  // Ops are named after the Fourier layer of the enclosing LayerScope ("layer2.fft"); `cost` is
+  // evaluated once, when the op is first seen.
+  torch::Tensor run_op(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn);
   // Times an op with no autograd (the optimizer step).
   void time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn);
@@ -90,7 +90,7 @@ class Profiler {
     int tid;
     double start_ms, dur_ms;
   };
-  size_t op_index(const std::string& name, const char* kind, const OpCost& cost);
+  size_t op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost);
   bool timed_now() const;  // whether the current op's group is timed in this step
 
   torch::Device device_;
@@ -103,7 +103,6 @@ class Profiler {
   std::vector<OpInfo> ops_;
   std::map<std::string, size_t> op_by_name_;
   std::vector<Step> steps_;
-  int layer_ = -1;
   bool finished_ = false;
   std::vector<double> wall_profiled_, wall_plain_;
   // resolved by finish()
