@@ -61,8 +61,7 @@ ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int 
 }
 
 // Samples per second one rank consumes in training steps of the configured model (best of the timed steps).
-double train_rate(const config::Config& cfg, RunContext& ctx, const std::string& run_dir, int steps) {
-  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+double train_rate(data::Dataset& ds, const config::Config& cfg, RunContext& ctx, const std::string& run_dir, int steps) {
   check_data_fits_model(ds, cfg.model);
   data::Sampler sampler(ds.size(), cfg.train.batch_size, ctx.data().rank(), ctx.data().size(), cfg.run.seed, false);
   data::DataLoader loader(ds, sampler, ctx.device(), 1);
@@ -89,23 +88,23 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   RunContext ctx(cfg);
   auto& world = ctx.world();
   const std::string run_dir = ctx.make_run_dir(cfg);
-  {
-    data::Dataset ds(cfg.data.train, cfg.data.sub, false, cfg.data.n_train);
-    evict_from_page_cache(ds);
-  }
+  // Opening a dataset reads its manifest only; shards are opened (and checksummed) on first read.
+  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+  const int rank = ctx.data().rank(), ranks = ctx.data().size();
+  const int64_t per_rank = (cfg.train.batch_size + ranks - 1) / ranks;
+  evict_from_page_cache(ds);
   world.barrier();
   // Cold: the first epoch after the pages were dropped (shard opening and checksums included).
   // Warm: later epochs, as in training (pages cached, shards open); the best of three.
-  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
-  ReadRate cold = read_epoch(ds, cfg, world.rank(), world.size(), ctx.device(), 0);
+  ReadRate cold = read_epoch(ds, cfg, rank, ranks, ctx.device(), 0);
   world.barrier();
   ReadRate warm;
   for (int64_t e = 1; e <= 3; ++e) {
-    ReadRate r = read_epoch(ds, cfg, world.rank(), world.size(), ctx.device(), e);
+    ReadRate r = read_epoch(ds, cfg, rank, ranks, ctx.device(), e);
     if (r.samples_per_s > warm.samples_per_s) warm = r;
   }
   world.barrier();
-  const double train = train_rate(cfg, ctx, run_dir, train_steps);
+  const double train = train_rate(ds, cfg, ctx, run_dir, train_steps);
   // The slowest rank bounds the job: gather every rank's figures and report the minimum rate.
   torch::Tensor mine = torch::tensor({cold.samples_per_s, cold.bytes_per_s, warm.samples_per_s, warm.bytes_per_s, train},
                                      torch::kFloat64);
@@ -113,10 +112,8 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   world.all_reduce(lo, dist::ReduceOp::kMin);
   lo = lo.to(torch::kCPU);
   const auto l = lo.accessor<double, 1>();
-  data::Dataset described(cfg.data.train, cfg.data.sub, false, cfg.data.n_train);
   util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}), {} per rank per step", cfg.data.train, world.size(),
-             described.size(), fmt::join(described.x_shape(), ","), fmt::join(described.y_shape(), ","), cfg.data.sub,
-             (cfg.train.batch_size + world.size() - 1) / world.size());
+             ds.size(), fmt::join(ds.x_shape(), ","), fmt::join(ds.y_shape(), ","), cfg.data.sub, per_rank);
   nlohmann::json runs = nlohmann::json::array();
   for (int c = 0; c < 2; ++c) {
     const char* cache = c == 0 ? "cold" : "warm";
@@ -125,7 +122,7 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
                cache, rate, gbs, l[4], rate / l[4]);
     runs.push_back({{"dataset", cfg.data.train}, {"ranks", world.size()}, {"cache", cache}, {"reader_samples_per_s", rate},
                     {"reader_gb_per_s", gbs}, {"train_samples_per_s", l[4]}, {"ratio", rate / l[4]},
-                    {"sub", cfg.data.sub}, {"batch_per_rank", (cfg.train.batch_size + world.size() - 1) / world.size()}});
+                    {"sub", cfg.data.sub}, {"batch_per_rank", per_rank}});
   }
   if (world.rank() == 0 && !out_path.empty()) merge_bench_results(out_path, ctx.device(), runs, {"dataset", "ranks", "cache"});
   return 0;
