@@ -40,12 +40,14 @@ int run_train(const CommonOptions& opts, bool resume) {
   util::info("grid: {} data x {} modes", ctx.data_ranks(), ctx.mode_ranks());
   util::info("model: FNO-{}D, {} parameters on this rank; data: {} train / {} test samples of x [{}]", cfg.model.dim,
              trainer.model()->parameter_count(), train.size(), test.size(), fmt::join(train.x_shape(), ","));
-  // Peaks are resolved before training so a missing or bad peaks file fails early.
+  // Peaks are resolved before training so a missing or bad peaks file fails early. Rank 0
+  // measures and saves them when no file exists yet; the others then read its file.
   std::optional<profile::Peaks> peaks;
-  // Rank 0 measures and saves them when no file exists yet; the others then read its file.
-  if (cfg.profile.enabled && ctx.launch().rank == 0) peaks = profile::resolve_peaks(cfg, ctx.device());
-  if (cfg.profile.enabled) ctx.world().barrier();
-  if (cfg.profile.enabled && ctx.launch().rank != 0) peaks = profile::resolve_peaks(cfg, ctx.device());
+  if (cfg.profile.enabled) {
+    if (ctx.launch().rank == 0) peaks = profile::resolve_peaks(cfg, ctx.device());
+    ctx.world().barrier();
+    if (ctx.launch().rank != 0) peaks = profile::resolve_peaks(cfg, ctx.device());
+  }
   auto result = trainer.fit(train, test, resume);
   const int ranks = ctx.world().size();
   const int64_t per_rank = (cfg.train.batch_size + ctx.data_ranks() - 1) / ctx.data_ranks();

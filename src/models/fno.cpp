@@ -79,9 +79,9 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
                            x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
 }
 
-std::vector<std::pair<std::string, ModeBlock>> FNOImpl::mode_partitioned() const {
-  std::vector<std::pair<std::string, ModeBlock>> out;
-  for (size_t l = 0; l < spectral_.size(); ++l) out.emplace_back(fmt::format("spectral{}.weight", l), spectral_[l]->block());
+std::map<std::string, ModeBlock> FNOImpl::mode_partitioned() const {
+  std::map<std::string, ModeBlock> out;
+  for (size_t l = 0; l < spectral_.size(); ++l) out.emplace(fmt::format("spectral{}.weight", l), spectral_[l]->block());
   return out;
 }
 

@@ -50,8 +50,7 @@ std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torc
   util::make_dirs(dir);
   const std::string path = (std::filesystem::path(dir) / fmt::format("ckpt-{:06d}.pt", meta.epoch)).string();
   const models::ModeGroup& group = model.mode_group();
-  std::map<std::string, models::ModeBlock> partitioned;
-  for (const auto& [name, block] : model.mode_partitioned()) partitioned[name] = block;
+  const std::map<std::string, models::ModeBlock> partitioned = model.mode_partitioned();
   torch::serialize::OutputArchive ar;
   for (const auto& item : model.named_parameters()) {
     auto it = partitioned.find(item.key());
@@ -104,8 +103,7 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
   } catch (const c10::Error& e) {
     throw std::runtime_error(fmt::format("{}: cannot read checkpoint (corrupt or not a fourmi checkpoint): {}", path, e.what_without_backtrace()));
   }
-  std::map<std::string, models::ModeBlock> partitioned;
-  for (const auto& [name, block] : model.mode_partitioned()) partitioned[name] = block;
+  const std::map<std::string, models::ModeBlock> partitioned = model.mode_partitioned();
   torch::NoGradGuard no_grad;
   for (const auto& item : model.named_parameters()) {
     const std::string& name = item.key();

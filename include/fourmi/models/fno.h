@@ -10,6 +10,9 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include <map>
+#include <string>
+
 #include "fourmi/config/config.h"
 #include "fourmi/models/pointwise.h"
 #include "fourmi/models/spectral_conv.h"
@@ -26,7 +29,7 @@ class FNOImpl : public torch::nn::Module {
   int64_t parameter_count() const;  // held by this rank
   const ModeGroup& mode_group() const { return group_; }
   // Parameters split by mode blocks (name → this rank's block of dim 0); the others are replicated.
-  std::vector<std::pair<std::string, ModeBlock>> mode_partitioned() const;
+  std::map<std::string, ModeBlock> mode_partitioned() const;
 
  private:
   torch::Tensor add_grid(const torch::Tensor& x) const;
