@@ -11,14 +11,19 @@
 namespace fourmi::cli {
 
 int run_datagen(const CommonOptions& opts, const std::string& pde) {
-  CommonOptions o = opts;
-  if (!pde.empty()) o.overrides.insert(o.overrides.begin(), "datagen.pde=" + pde);
-  config::Config cfg = load_config(o);
-  // A PDE named on the command line that differs from the config's writes to data/<pde>
-  // unless datagen.out is given too: the config's output prefix belongs to its own PDE.
-  bool out_given = false;
-  for (const auto& s : opts.overrides) out_given = out_given || s.rfind("datagen.out=", 0) == 0;
-  if (!pde.empty() && !out_given && load_config(opts).datagen.pde != pde) cfg.datagen.out.clear();
+  config::Config cfg = load_config(opts);
+  // A PDE named on the command line (checked against the accepted ones by the parser) replaces
+  // the config's, unless --set datagen.pde says otherwise; when it differs from the config's it
+  // writes to data/<pde> unless datagen.out is given too: the config's prefix belongs to its PDE.
+  auto given = [&](const char* key) {
+    for (const auto& s : opts.overrides)
+      if (s.rfind(key, 0) == 0) return true;
+    return false;
+  };
+  if (!pde.empty() && cfg.datagen.pde != pde) {
+    if (!given("datagen.pde=")) cfg.datagen.pde = pde;
+    if (!given("datagen.out=")) cfg.datagen.out.clear();
+  }
   cfg.parallel.data = "auto";  // one process: the training grid does not apply
   cfg.parallel.modes = "1";
   RunContext ctx(cfg);
