@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "timed steps");
   app.add_option("--per-rank", per_rank, "samples per rank (default: the config's train.batch_size)");
   app.add_option("--grid", grid, "grid points per dimension (default: 128 for 16 modes, 256 for 32)");
+  std::vector<std::string> sets;
+  app.add_option("--set", sets, "config overrides KEY=VALUE applied to every config (e.g. parallel.comm_priority=normal)");
   bool allreduce = false;
   app.add_flag("--allreduce", allreduce, "also sweep all-reduce bus bandwidth through fourmi's communicator (1 MB to 1 GB)");
   CLI11_PARSE(app, argc, argv);
@@ -47,7 +49,9 @@ int main(int argc, char** argv) {
   std::stringstream ss(configs);
   std::unique_ptr<cli::RunContext> ctx;
   for (std::string path; std::getline(ss, path, ',');) {
-    config::Config cfg = config::load_config_file(path, {"run.progress=false"});
+    std::vector<std::string> overrides{"run.progress=false"};
+    overrides.insert(overrides.end(), sets.begin(), sets.end());
+    config::Config cfg = config::load_config_file(path, overrides);
     if (!ctx) ctx = std::make_unique<cli::RunContext>(cfg);
     const int ranks = ctx->world().size();
     const int b = per_rank > 0 ? per_rank : cfg.train.batch_size;
@@ -86,7 +90,7 @@ int main(int argc, char** argv) {
       peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
                  .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
 #endif
-    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"per_rank_batch", b}, {"grid", n},
+    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"overrides", sets}, {"per_rank_batch", b}, {"grid", n},
                         {"width", cfg.model.width}, {"modes", cfg.model.modes[0]},
                         {"step_ms", tmax.item<double>()}, {"step_ms_fastest_rank", tmin.item<double>()},
                         {"samples_per_s", 1e3 * b * ranks / tmax.item<double>()},

@@ -3,11 +3,15 @@
 # device commands (each builds fourmi first: build outputs do not survive between machines).
 #   bash bench/gpu_profile_scaling.sh scaling OUT   peaks, the FNO-2D `large` roofline profile, the
 #                                                   Nsight Compute FLOP comparison, weak and strong sweeps
-#   bash bench/gpu_profile_scaling.sh data OUT      Burgers (paper setting) + `fourmi bench io` at 1 and 4
-#                                                   ranks, Navier-Stokes and Darcy generation with refinement checks
-# Everything lands in OUT/results.tar.gz (the device tool returns few files).
+#   bash bench/gpu_profile_scaling.sh io OUT        Burgers (paper setting) + `fourmi bench io` at 1 and 4 ranks
+#   bash bench/gpu_profile_scaling.sh kernels OUT   the mode-mixing kernel's GPU test, peaks, the `large` profile
+#                                                   and the Nsight Compute FLOP comparison
+#   bash bench/gpu_profile_scaling.sh dp OUT        data-parallel weak scaling, fourmi (both NCCL stream
+#                                                   priorities) against DDP, plus 4 independent 1-GPU runs
+# Several phases run in one command (one build) when given as a comma-separated list: kernels,overhead.
+# Everything lands in OUT/results-PHASES.tar.gz (the device tool returns few files).
 set -uo pipefail
-PHASE=${1:?scaling|data}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
+PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
 REPO=$(pwd); W=/tmp/fourmi-run; rm -rf $W; mkdir -p $W/res
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -18,15 +22,23 @@ TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee $W/res/gpus.txt
 step() { echo "== [$(date +%T)] $*"; }
 t0=$(date +%s)
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=OFF -DTORCH_CUDA_ARCH_LIST=9.0 \
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=ON -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DFOURMI_PYTHON=python3 -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;/tmp/deps/usr" > $W/configure.log 2>&1 || { tail -30 $W/configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp fourmi-bench-dp > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp fourmi-bench-dp test_models > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
 step "build: $(( $(date +%s) - t0 )) s"
 F=$REPO/build-gpu/bin/fourmi
 export FOURMI=$F
 cd $W
-finish() { cd $W && tar czf "$OUT_DIR/results-$PHASE.tar.gz" res && ls -la res | tail -40; }
+finish() { cd $W && tar czf "$OUT_DIR/results-${PHASES//,/-}.tar.gz" res && ls -la res | tail -40; }
 trap finish EXIT
+# Darcy at 256^2 for the FNO-2D configs, generated once per command.
+darcy256() {
+  [ -f data/darcy256-train/manifest.json ] && return
+  timeout 200 $F datagen --set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=512 --set datagen.n_test=32 \
+    --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 \
+    --set run.progress=false 2>&1 | tail -2 | tee -a res/datagen_darcy256.log
+}
+for PHASE in ${PHASES//,/ }; do
 
 if [ "$PHASE" = scaling ]; then
   step "fourmi bench peak"
@@ -46,7 +58,7 @@ if [ "$PHASE" = scaling ]; then
   step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off)"
   NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
       --set train.epochs=1 --set train.batch_size=16 --set profile.enabled=false --set data.shuffle=false)
-  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
+  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.sample_ops=false --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
   cp runs/ncu-ref-prof/profile/rank-00000.json res/ncu_ref_profile.json
   timeout 240 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
     --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
@@ -78,10 +90,9 @@ fi
 
 if [ "$PHASE" = overhead ]; then
   # The profiler's own cost (alternating plain and profiled steps) on a large and a small model.
-  D=(--set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=256 --set datagen.n_test=16
-     --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 --set run.progress=false)
-  timeout 100 $F datagen "${D[@]}" 2>&1 | tail -1
-  timeout 100 $F datagen -c $REPO/configs/burgers1d.yaml --set datagen.n_train=400 --set datagen.n_test=40 --set run.progress=false 2>&1 | tail -1
+  darcy256
+  [ -f data/burgers1d-train/manifest.json ] || timeout 100 $F datagen -c $REPO/configs/burgers1d.yaml --set datagen.n_train=400 \
+    --set datagen.n_test=40 --set run.progress=false 2>&1 | tail -1
   for so in true false; do
     step "FNO-2D large, 1 GPU, sample_ops=$so"
     timeout 100 $F train -c $REPO/configs/fno2d-large.yaml --set data.train=data/darcy256-train --set data.test=data/darcy256-test \
@@ -90,7 +101,7 @@ if [ "$PHASE" = overhead ]; then
     step "Burgers (paper FNO-1D), 4 GPUs, sample_ops=$so"
     timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
       --set train.checkpoints=false --set run.progress=false --set profile.enabled=true --set profile.sample_ops=$so \
-      --set run.name=burgers-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
+      --set profile.steps=60 --set run.name=burgers-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
     cp runs/large-$so/profile/rank-00000.json res/large-$so.json; cp runs/burgers-$so/profile/rank-00000.json res/burgers-$so.json
   done
 fi
@@ -172,3 +183,68 @@ if [ "$PHASE" = data ]; then
   cp data/*/manifest.json res/ 2>/dev/null; for d in data/*; do cp $d/manifest.json res/manifest-$(basename $d).json; done
 fi
 step "done: $(( $(date +%s) - t0 )) s"
+
+if [ "$PHASE" = kernels ]; then
+  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
+  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -4 | tee res/test_mode_mix.log
+  step "fourmi bench peak"
+  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -8 | tee res/peak.log
+  cp runs/peaks-cuda.json res/ 2>/dev/null
+  darcy256
+  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
+     --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
+  for mk in true false; do
+    step "profiled FNO-2D large, 1 GPU, run.mix_kernel=$mk"
+    timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
+      --set profile.sample_ops=false --set profile.warmup_steps=5 --set profile.steps=20 --set run.mix_kernel=$mk \
+      --set run.name=large-1gpu-mix$mk 2>&1 | grep -E "profile|error" | tee -a res/profile_large.log
+    $F report runs/large-1gpu-mix$mk --out res/profile-large-mix$mk 2>&1 | tail -2
+    cp -r runs/large-1gpu-mix$mk/profile res/profile-large-mix$mk/rank-files
+  done
+  step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off)"
+  NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
+      --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false)
+  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.sample_ops=false --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
+  cp runs/ncu-ref-prof/profile/rank-00000.json res/ncu_ref_profile.json
+  timeout 240 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
+    --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
+    --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run > res/ncu_raw.csv 2> res/ncu_stderr.log
+  echo "ncu rc=$? lines=$(wc -l < res/ncu_raw.csv)"
+  python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw.csv res/ncu_ref_profile.json --out res/ncu_gemm_flops.json \
+    --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes)" \
+    --command "bash bench/gpu_profile_scaling.sh kernels \$OUT (the 'Nsight Compute' step)" 2>&1 | tee res/ncu_summary.txt
+fi
+
+if [ "$PHASE" = dp ]; then
+  DP=$REPO/build-gpu/bin/fourmi-bench-dp
+  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
+  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
+  for prio in high normal; do
+    for n in 1 2 4; do
+      step "fourmi np $n, parallel.comm_priority=$prio"
+      extra=(); [ $n = 4 ] && [ $prio = high ] && extra=(--allreduce)
+      timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set parallel.comm_priority=$prio "${extra[@]}" \
+        --json $W/res/dp_fourmi_np${n}_$prio.json 2>&1 | grep -vE "^\[" | tail -8 | cut -c1-400
+    done
+  done
+  step "fourmi, 4 independent single-GPU processes at once (no communication)"
+  for g in 0 1 2 3; do
+    CUDA_VISIBLE_DEVICES=$g timeout 120 $DP --configs $CFGS --json $W/res/dp_independent_gpu$g.json > $W/res/dp_independent_gpu$g.log 2>&1 &
+  done
+  wait
+  grep -h '^{' $W/res/dp_independent_gpu*.log | cut -c1-200
+  step "fourmi, 1 GPU, cuBLAS batched GEMM for the mode mixing (run.mix_kernel=false)"
+  timeout 120 $DP --configs $CFGS --set run.mix_kernel=false --json $W/res/dp_fourmi_np1_cublasmix.json 2>&1 | grep '^{' | cut -c1-300
+  step "fourmi np 4, parallel.bucket_mb=100"
+  timeout 120 "${MPIRUN[@]}" -np 4 $DP --configs $CFGS --set parallel.bucket_mb=100 --json $W/res/dp_fourmi_np4_bucket100.json 2>&1 \
+    | grep '^{' | cut -c1-300
+  step "raw NCCL all-reduce (torch.distributed), 4 GPUs"
+  timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
+    2>&1 | grep '^{' | tail -5 | cut -c1-200
+  for n in 1 2 4; do
+    step "DDP np $n"
+    timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
+      --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
+  done
+fi
+done

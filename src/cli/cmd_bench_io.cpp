@@ -106,6 +106,13 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   world.barrier();
   const double train = train_rate(ds, cfg, ctx, run_dir, train_steps);
   // The slowest rank bounds the job: gather every rank's figures and report the minimum rate.
+  // Bytes the reader takes from the files per sample: both fields at stored (full) resolution.
+  int64_t stored_bytes = 0;
+  for (const auto* shape : {&ds.manifest().x_shape, &ds.manifest().y_shape}) {
+    int64_t n = 4;
+    for (auto d : *shape) n *= d;
+    stored_bytes += n;
+  }
   torch::Tensor mine = torch::tensor({cold.samples_per_s, cold.bytes_per_s, warm.samples_per_s, warm.bytes_per_s, train},
                                      torch::kFloat64);
   torch::Tensor lo = mine.to(ctx.device());  // collectives run on the backend's device
@@ -121,7 +128,7 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
     util::info("  {:4s} cache: reader {:10.1f} samples/s/rank ({:.3f} GB/s), training step consumes {:9.1f} samples/s/rank: ratio {:.1f}",
                cache, rate, gbs, l[4], rate / l[4]);
     runs.push_back({{"dataset", cfg.data.train}, {"ranks", world.size()}, {"cache", cache}, {"reader_samples_per_s", rate},
-                    {"reader_gb_per_s", gbs}, {"train_samples_per_s", l[4]}, {"ratio", rate / l[4]},
+                    {"reader_gb_per_s", gbs}, {"file_gb_per_s", rate * static_cast<double>(stored_bytes) / 1e9}, {"train_samples_per_s", l[4]}, {"ratio", rate / l[4]},
                     {"sub", cfg.data.sub}, {"batch_per_rank", per_rank}});
   }
   if (world.rank() == 0 && !out_path.empty()) merge_bench_results(out_path, ctx.device(), runs, {"dataset", "ranks", "cache"});

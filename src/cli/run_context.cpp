@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "fourmi/models/mode_mix.h"
 #include "fourmi/profile/profiler.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
@@ -72,6 +73,8 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   device_ = select_device(config.run.device, launch_);
   at::globalContext().setAllowTF32CuBLAS(config.run.tf32);
   at::globalContext().setAllowTF32CuDNN(config.run.tf32);
+  models::set_mode_mix_kernel(config.run.mix_kernel);
+  profile::set_spectral_mix_fp32(models::mode_mix_uses_kernel(device_));
 #if FOURMI_HAVE_C10_CUDA
   if (device_.is_cuda()) c10::cuda::set_device(device_.index());
 #endif
@@ -81,7 +84,8 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   } else if (backend == "nccl" || (backend == "auto" && device_.is_cuda())) {
 #ifdef FOURMI_HAVE_NCCL
     if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
-    world_ = dist::make_nccl_world_communicator(device_.index(), config.parallel.timeout_s);
+    world_ = dist::make_nccl_world_communicator(device_.index(), config.parallel.timeout_s,
+                                                config.parallel.comm_priority == "high");
 #else
     throw std::runtime_error("parallel.backend 'nccl': this fourmi was built without NCCL; use parallel.backend=mpi");
 #endif

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "fourmi/util/fs.h"
 #include "fourmi/util/partition.h"
@@ -102,33 +103,66 @@ Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit)
   readers_.resize(manifest_.shards.size());
 }
 
-ShardReader& Dataset::shard(size_t s) {
-  if (!readers_[s]) {
-    const auto& info = manifest_.shards[s];
-    std::string path = (std::filesystem::path(dir_) / info.file).string();
-    if (verify_) {
-      std::string crc = util::file_crc32(path);
-      if (crc != info.crc32)
-        throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
-                                             path, crc, info.crc32));
-    }
-    auto reader = std::make_unique<ShardReader>(path);
-    if (reader->num_samples() != info.num_samples)
-      throw std::runtime_error(fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
-    if (reader->shape("x") != manifest_.x_shape || reader->shape("y") != manifest_.y_shape)
-      throw std::runtime_error(fmt::format("{}: sample shapes x [{}] y [{}] differ from manifest.json's x [{}] y [{}]", path,
-                                           fmt::join(reader->shape("x"), ","), fmt::join(reader->shape("y"), ","),
-                                           fmt::join(manifest_.x_shape, ","), fmt::join(manifest_.y_shape, ",")));
-    readers_[s] = std::move(reader);
+std::string Dataset::shard_path(size_t s) const { return (std::filesystem::path(dir_) / manifest_.shards[s].file).string(); }
+
+size_t Dataset::shard_of(int64_t index) const {
+  if (index < 0 || index >= size_) throw std::out_of_range(fmt::format("{}: sample {} out of range [0, {})", dir_, index, size_));
+  return std::upper_bound(shard_start_.begin(), shard_start_.end(), index) - shard_start_.begin() - 1;
+}
+
+void Dataset::open_shard(size_t s, bool verified) {
+  const auto& info = manifest_.shards[s];
+  std::string path = shard_path(s);
+  if (verify_ && !verified) {
+    std::string crc = util::file_crc32(path);
+    if (crc != info.crc32)
+      throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
+                                           path, crc, info.crc32));
   }
+  auto reader = std::make_unique<ShardReader>(path);
+  if (reader->num_samples() != info.num_samples)
+    throw std::runtime_error(fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
+  if (reader->shape("x") != manifest_.x_shape || reader->shape("y") != manifest_.y_shape)
+    throw std::runtime_error(fmt::format("{}: sample shapes x [{}] y [{}] differ from manifest.json's x [{}] y [{}]", path,
+                                         fmt::join(reader->shape("x"), ","), fmt::join(reader->shape("y"), ","),
+                                         fmt::join(manifest_.x_shape, ","), fmt::join(manifest_.y_shape, ",")));
+  readers_[s] = std::move(reader);
+}
+
+ShardReader& Dataset::shard(size_t s) {
+  if (!readers_[s]) open_shard(s, /*verified=*/false);
   return *readers_[s];
 }
 
+void Dataset::open_shards_for(const std::vector<int64_t>& indices) {
+  std::vector<size_t> todo;
+  std::vector<bool> wanted(readers_.size(), false);
+  for (int64_t i : indices) wanted[shard_of(i)] = true;
+  for (size_t s = 0; s < readers_.size(); ++s)
+    if (wanted[s] && !readers_[s]) todo.push_back(s);
+  if (todo.empty()) return;
+  if (verify_) {
+    std::vector<std::string> paths;
+    for (size_t s : todo) paths.push_back(shard_path(s));
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    auto crcs = util::files_crc32(paths, static_cast<int>(std::min(8u, cores)));
+    for (size_t k = 0; k < todo.size(); ++k)
+      if (crcs[k] != manifest_.shards[todo[k]].crc32)
+        throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
+                                             paths[k], crcs[k], manifest_.shards[todo[k]].crc32));
+  }
+  for (size_t s : todo) open_shard(s, /*verified=*/true);
+}
+
+void Dataset::will_need(int64_t index) {
+  const size_t s = shard_of(index);
+  shard(s).will_need(index - shard_start_[s]);
+}
+
 void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
-  if (index < 0 || index >= size_) throw std::out_of_range(fmt::format("{}: sample {} out of range [0, {})", dir_, index, size_));
   if (!x_out.is_contiguous() || !y_out.is_contiguous() || x_out.scalar_type() != torch::kFloat32 || y_out.scalar_type() != torch::kFloat32)
     throw std::logic_error("Dataset::read: output tensors must be contiguous float32");
-  size_t s = std::upper_bound(shard_start_.begin(), shard_start_.end(), index) - shard_start_.begin() - 1;
+  const size_t s = shard_of(index);
   int64_t local = index - shard_start_[s];
   ShardReader& r = shard(s);
   r.read("x", local, sub_, x_out);

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -126,9 +129,25 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   y_shape_ = field_shape(y_, path_, "y", &ny);
   if (nx != ny) throw std::runtime_error(fmt::format("{}: /x has {} samples but /y has {}", path_, nx, ny));
   num_samples_ = nx;
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // hints only: failure just means no readahead
+}
+
+void ShardReader::will_need(int64_t index) {
+  if (fd_ < 0 || index < 0 || index >= num_samples_) return;
+  for (hid_t ds : {x_, y_}) {
+    const int rank = static_cast<int>(shape(ds == x_ ? "x" : "y").size()) + 1;
+    std::vector<hsize_t> coord(rank, 0);
+    coord[0] = static_cast<hsize_t>(index);
+    unsigned filter_mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(ds, coord.data(), &filter_mask, &addr, &size) < 0 || addr == HADDR_UNDEF) continue;
+    ::posix_fadvise(fd_, static_cast<off_t>(addr), static_cast<off_t>(size), POSIX_FADV_WILLNEED);
+  }
 }
 
 ShardReader::~ShardReader() {
+  if (fd_ >= 0) ::close(fd_);
   if (x_ >= 0) H5Dclose(x_);
   if (y_ >= 0) H5Dclose(y_);
   if (file_ >= 0) H5Fclose(file_);

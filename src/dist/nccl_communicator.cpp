@@ -77,8 +77,12 @@ struct Pending {
 
 class NcclCommunicator : public Communicator {
  public:
-  NcclCommunicator(ncclComm_t comm, int device, std::string group, double timeout_s)
-      : comm_(comm), device_(device), timeout_s_(timeout_s), stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device)) {
+  NcclCommunicator(ncclComm_t comm, int device, std::string group, double timeout_s, bool high_priority)
+      : comm_(comm),
+        device_(device),
+        timeout_s_(timeout_s),
+        high_priority_(high_priority),
+        stream_(c10::cuda::getStreamFromPool(high_priority, device)) {
     group_ = std::move(group);
     check(ncclCommUserRank(comm_, &rank_), "comm_user_rank");
     check(ncclCommCount(comm_, &size_), "comm_count");
@@ -219,7 +223,7 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<Communicator> split(int color, int key, const std::string& group) override {
     ncclComm_t sub = nullptr;
     check(ncclCommSplit(comm_, color, key, &sub, nullptr), "comm_split");
-    auto c = std::make_unique<NcclCommunicator>(sub, device_, group, timeout_s_);
+    auto c = std::make_unique<NcclCommunicator>(sub, device_, group, timeout_s_, high_priority_);
     c->set_log(log_);
     return c;
   }
@@ -264,6 +268,7 @@ class NcclCommunicator : public Communicator {
   ncclComm_t comm_;
   int device_;
   double timeout_s_;
+  bool high_priority_;
   c10::cuda::CUDAStream stream_;
   int rank_ = 0, size_ = 1;
   std::mutex mu_;
@@ -275,7 +280,7 @@ class NcclCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s) {
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s, bool high_priority_stream) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -290,7 +295,7 @@ std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, dou
   ncclResult_t rc = ncclCommInitRank(&comm, size, id, rank);
   if (rc != ncclSuccess)
     abort_all_ranks(fmt::format("ncclCommInitRank failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index, ncclGetErrorString(rc)));
-  return std::make_unique<NcclCommunicator>(comm, device_index, "world", timeout_s);
+  return std::make_unique<NcclCommunicator>(comm, device_index, "world", timeout_s, high_priority_stream);
 }
 
 }  // namespace fourmi::dist

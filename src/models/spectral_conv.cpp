@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 
+#include "fourmi/models/mode_mix.h"
 #include "fourmi/profile/profiler.h"
 
 namespace fourmi::models {
@@ -126,8 +127,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
     // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
     torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
-    torch::Tensor w = torch::view_as_complex(weight);                      // [T_own, Cin, Cout]
-    torch::Tensor mixed = torch::bmm(modes_in, w);                         // per-mode channel mixing, one batched GEMM
+    torch::Tensor mixed = mode_mix(modes_in, weight);                      // per-mode channel mixing [T_own, B, Cout]
     return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
   });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };

@@ -30,23 +30,24 @@ struct FiniteGradCheck : public torch::autograd::Function<FiniteGradCheck> {
   }
 };
 
-// Identity in forward; its backward tells the profiler that a gradient passed this point.
-struct BackwardMark : public torch::autograd::Function<BackwardMark> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t profiler,
-                               int64_t record, bool output_side) {
-    ctx->saved_data["profiler"] = profiler;
-    ctx->saved_data["record"] = record;
-    ctx->saved_data["output_side"] = output_side;
+// Identity in forward; its backward tells the active profiler that the gradient leaving an op
+// through its input is complete. One node per timed op (on its own branch, so an input shared
+// by two ops still gives each op its own end). The record id is the only saved state.
+struct BackwardEndMark : public torch::autograd::Function<BackwardEndMark> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t record) {
+    ctx->saved_data["r"] = record;
     return x.view_as(x);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
-    auto* p = reinterpret_cast<Profiler*>(ctx->saved_data["profiler"].toInt());
-    p->on_backward_mark(static_cast<int>(ctx->saved_data["record"].toInt()), ctx->saved_data["output_side"].toBool());
-    return {grad[0], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    if (Profiler* p = Profiler::active()) p->on_backward_mark(static_cast<int>(ctx->saved_data["r"].toInt()), false);
+    return {grad[0], torch::Tensor()};
   }
 };
 
+std::atomic<bool> g_mix_fp32{false};
+
 const char* precision_of(const std::string& kind, bool tf32_gemm) {
+  if (kind == "spectral_mix" && g_mix_fp32.load()) return "fp32";
   if (kind == "linear" || kind == "spectral_mix") return tf32_gemm ? "tf32" : "fp32";
   return "fp32";
 }
@@ -63,6 +64,14 @@ Profiler::~Profiler() {
 }
 
 Profiler* Profiler::active() { return g_active.load(); }
+
+void Profiler::prepare_step() {
+  // Four marks per timed op (forward and backward ends) plus the step's phases; the largest
+  // step seen so far sets the size, with room for the first one.
+  size_t most = 64;
+  for (const auto& s : steps_) most = std::max(most, 4 * s.ops.size() + s.phases.size() + 2);
+  clock_.reserve(2 * most);
+}
 
 void Profiler::begin_step(double data_wait_ms) {
   Step s;
@@ -123,8 +132,7 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
   }
-  const auto self = reinterpret_cast<int64_t>(this);
-  torch::Tensor x = (grads && in.requires_grad()) ? BackwardMark::apply(in, self, record, false) : in;
+  torch::Tensor x = (grads && in.requires_grad()) ? BackwardEndMark::apply(in, record) : in;
   int start = clock_.mark();
   torch::Tensor y = fn(x);
   int end = clock_.mark();
@@ -134,7 +142,11 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
     r.fwd_start = start;
     r.fwd_end = end;
   }
-  return (grads && y.requires_grad()) ? BackwardMark::apply(y, self, record, true) : y;
+  // The op's backward starts when the gradient of its output is complete: a hook on the output
+  // (no extra autograd node) marks that moment.
+  if (grads && y.requires_grad())
+    y.register_hook([this, record](const torch::Tensor&) { on_backward_mark(static_cast<int>(record), true); });
+  return y;
 }
 
 void Profiler::time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn) {
@@ -249,13 +261,22 @@ void Profiler::finish() {
     for (double x : v) s += x;
     return v.empty() ? 0.0 : s / static_cast<double>(v.size());
   };
-  const double plain = mean(wall_plain_), prof = mean(wall_profiled_);
+  // Medians: a host-bound step's wall time has rare long outliers (scheduler, page faults) that
+  // would swamp a few-percent difference in the means.
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t h = v.size() / 2;
+    return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+  };
+  const double plain = median(wall_plain_), prof = median(wall_profiled_);
   summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
                          {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
                          {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
                          {"op_sampling", op_groups_ > 1 ? "round robin over op groups" : "every op every step"},
                          {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
-                         {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(plain)},
+                         {"wall_ms_profiled_mean", mean(wall_profiled_)}, {"wall_ms_unprofiled_mean", mean(wall_plain_)},
+                         {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(mean(wall_plain_))},
                          {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty() ? nlohmann::json()
                                                                                          : nlohmann::json(100.0 * (prof - plain) / plain)}}},
               {"ops", ops},
@@ -282,6 +303,7 @@ nlohmann::json Profiler::trace_events(int rank) const {
 }
 
 void set_check_finite(bool on) { g_check_finite.store(on); }
+void set_spectral_mix_fp32(bool on) { g_mix_fp32.store(on); }
 
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn) {

@@ -30,6 +30,21 @@ StepClock::~StepClock() {
 #endif
 }
 
+void StepClock::reserve(size_t free_marks) {
+#ifdef FOURMI_PROFILE_CUDA
+  if (!device_.is_cuda()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  c10::cuda::CUDAGuard guard(device_.index());
+  while (events_.size() < used_ + free_marks) {
+    cudaEvent_t e;
+    if (cudaEventCreate(&e) != cudaSuccess) throw std::runtime_error("profile: cudaEventCreate failed");
+    events_.push_back(e);
+  }
+#else
+  (void)free_marks;
+#endif
+}
+
 int StepClock::mark() {
   std::lock_guard<std::mutex> lock(mu_);
   synced_ = false;

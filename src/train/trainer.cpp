@@ -61,6 +61,7 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
+  if (prof) profiler_->prepare_step();
   util::synchronize(device_);
   auto t0 = std::chrono::steady_clock::now();
   if (prof) profiler_->begin_step(batch.wait_seconds * 1e3);
@@ -168,7 +169,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     const double lr = learning_rate(tc, epoch);
     set_lr(*optimizer_, lr);
     auto t_epoch = std::chrono::steady_clock::now();
-    loader.start_epoch(epoch);
+    loader.start_epoch(epoch, tc.epochs);
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
     double data_wait = 0;
     int64_t step = 0;

@@ -19,6 +19,7 @@ struct RunConfig {
   std::string device = "auto";  // auto | cpu | cuda
   bool progress = true;         // progress bar on a TTY
   bool tf32 = true;             // TF32 tensor cores for float32 GEMMs on GPUs (FFTs stay fp32)
+  bool mix_kernel = true;       // spectral channel mixing by fourmi's CUDA kernel (fp32) instead of cuBLAS's batched GEMM
 };
 
 // periodic viscous Burgers on [0,1): u_t + (u^2/2)_x = nu u_xx
@@ -124,6 +125,7 @@ struct ParallelConfig {
   double bucket_mb = 25.0;
   bool bf16_compress = false;
   double timeout_s = 300.0;     // collective watchdog
+  std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
 };
 
 struct ProfileConfig {

@@ -70,6 +70,7 @@ template <class V> void describe(V& v, RunConfig& c) {
   v("device", c.device, one_of({"auto", "cpu", "cuda"}));
   v("progress", c.progress);
   v("tf32", c.tf32);
+  v("mix_kernel", c.mix_kernel);
 }
 template <class V> void describe(V& v, Burgers1dConfig& c) {
   v("resolution", c.resolution, at_least(16));
@@ -163,6 +164,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("bucket_mb", c.bucket_mb, positive());
   v("bf16_compress", c.bf16_compress);
   v("timeout_s", c.timeout_s, positive());
+  v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);

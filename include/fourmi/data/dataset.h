@@ -35,7 +35,8 @@ class DatasetWriter {
 };
 
 // Random access to samples of a dataset directory. Shards are opened (and their checksum
-// verified) on first use only, so a rank touches only the shards holding its samples.
+// verified) on first use only, so a rank touches only the shards holding its samples;
+// open_shards_for() opens a known set of samples' shards up front, checksumming them in parallel.
 // Not thread-safe: one thread reads (the loader's prefetch thread).
 class Dataset {
  public:
@@ -49,11 +50,19 @@ class Dataset {
   // Reads sample `index` into x_out / y_out (float32, shapes x_shape() / y_shape()).
   // Throws naming the file, field and sample on NaN/Inf or a read failure.
   void read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out);
+  // Opens (and verifies) every shard holding one of `indices` that is not open yet; the
+  // checksums of those shards are computed by parallel threads.
+  void open_shards_for(const std::vector<int64_t>& indices);
+  // Starts the kernel reading sample `index` into the page cache without waiting (readahead).
+  void will_need(int64_t index);
   // Reads the whole dataset (tests and small evaluations).
   std::pair<torch::Tensor, torch::Tensor> read_all();
 
  private:
   ShardReader& shard(size_t s);
+  size_t shard_of(int64_t index) const;
+  std::string shard_path(size_t s) const;
+  void open_shard(size_t s, bool verified);
   std::string dir_;
   Manifest manifest_;
   int sub_;

@@ -42,10 +42,15 @@ class ShardReader {
   const std::vector<int64_t>& shape(const char* field) const;
   // Reads sample `index` of field "x" or "y" into `out` ([C, m_1, ..., m_d], float32, contiguous).
   void read(const char* field, int64_t index, int sub, torch::Tensor& out) const;
+  // Asks the kernel to start reading sample `index` (both fields' chunks) into the page cache
+  // without waiting (posix_fadvise WILLNEED on the chunks' file ranges), so that cold reads
+  // are issued many at a time instead of one per read() call.
+  void will_need(int64_t index);
 
  private:
   std::string path_;
   hid_t file_ = -1, x_ = -1, y_ = -1;
+  int fd_ = -1;  // plain descriptor for page-cache hints
   int64_t num_samples_ = 0;
   std::vector<int64_t> x_shape_, y_shape_;
 };

@@ -16,6 +16,8 @@
 
 namespace fourmi::dist {
 
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s);
+// `high_priority_stream`: collectives run on a high-priority CUDA stream, so their blocks are
+// scheduled ahead of queued compute blocks; a normal-priority stream lets compute go first.
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s, bool high_priority_stream = true);
 
 }  // namespace fourmi::dist

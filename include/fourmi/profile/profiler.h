@@ -46,6 +46,8 @@ class Profiler {
   // The profiler of the step being profiled now, or null.
   static Profiler* active();
 
+  // Before a profiled step, outside its measured time: readies the step's timing events.
+  void prepare_step();
   void begin_step(double data_wait_ms);
   void mark(const std::string& phase);  // forward_end | backward_end | reduce_end (then end_step)
   void end_step();
@@ -114,6 +116,9 @@ class Profiler {
 // debug.check_finite: every op wrapped by profiled() checks its output (forward) and the gradient
 // it passes back (backward) for NaN/Inf and throws naming the first op that produced one.
 void set_check_finite(bool on);
+// Whether the spectral mixing runs in plain fp32 (fourmi's kernel) rather than as a TF32 GEMM,
+// for the precision (and so the ceiling) the roofline places it under.
+void set_spectral_mix_fp32(bool on);
 
 // Wraps fn(in) in the active profiler's run_op (and the finite checks when on), or just calls it.
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost,

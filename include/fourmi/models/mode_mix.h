@@ -1,0 +1,20 @@
+// mode_mix.h — per-mode channel mixing of a spectral layer, differentiable.
+//
+// mode_mix(x, w) returns out[t] = x[t] · w[t] for x [T, B, Cin] complex64 and the layer's real
+// weight [T, Cin, Cout, 2] viewed as complex. On CUDA tensors of a build with fourmi's kernels
+// (and set_mode_mix_kernel(true), the default) it runs kernels/mode_mix.h in forward and
+// backward; otherwise torch::bmm. Both give the same values and gradients (complex autograd's
+// convention: dx = dout · w^H, dw = x^H · dout).
+#pragma once
+
+#include <torch/types.h>
+
+namespace fourmi::models {
+
+torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real);
+// Whether CUDA tensors use fourmi's kernel (true) or cuBLAS's batched GEMM (false).
+void set_mode_mix_kernel(bool on);
+// Whether mode_mix runs fourmi's kernel for tensors on `device`.
+bool mode_mix_uses_kernel(const torch::Device& device);
+
+}  // namespace fourmi::models

@@ -1,0 +1,54 @@
+// mode_mix: fourmi's CUDA kernel gives cuBLAS's batched GEMM values and gradients (GPU only;
+// skipped on machines without a GPU, run on the GPU machine by bench/gpu_profile_scaling.sh).
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <tuple>
+
+#include "fourmi/models/mode_mix.h"
+
+using fourmi::models::mode_mix;
+using fourmi::models::set_mode_mix_kernel;
+
+namespace {
+
+double rel(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>() / std::max(1e-30, b.abs().max().item<double>());
+}
+
+}  // namespace
+
+class ModeMixShapes : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
+
+TEST_P(ModeMixShapes, KernelMatchesBatchedGemmForwardAndBackward) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
+  const auto [modes, batch, cin, cout] = GetParam();
+  torch::manual_seed(3);
+  auto opts = torch::TensorOptions().device(torch::kCUDA);
+  torch::Tensor x0 = torch::randn({modes, batch, cin}, opts.dtype(torch::kComplexFloat));
+  torch::Tensor w0 = torch::randn({modes, cin, cout, 2}, opts);
+  torch::Tensor go = torch::randn({modes, batch, cout}, opts.dtype(torch::kComplexFloat));
+  at::globalContext().setAllowTF32CuBLAS(false);
+  std::vector<torch::Tensor> out, dx, dw;
+  for (bool kernel : {true, false}) {
+    set_mode_mix_kernel(kernel);
+    torch::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    torch::Tensor y = mode_mix(x, w);
+    y.backward(go);
+    out.push_back(y.detach());
+    dx.push_back(x.grad());
+    dw.push_back(w.grad());
+  }
+  set_mode_mix_kernel(true);
+  ASSERT_EQ(out[0].sizes(), out[1].sizes());
+  EXPECT_LT(rel(out[0], out[1]), 1e-5);
+  EXPECT_LT(rel(dx[0], dx[1]), 1e-5);
+  EXPECT_LT(rel(dw[0], dw[1]), 1e-5);
+  EXPECT_EQ(dw[0].sizes(), w0.sizes());
+}
+
+// Uneven tiles (rows, columns and k chunks that do not divide), the FNO-2D `large` layer shape.
+INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixShapes,
+                         ::testing::Values(std::make_tuple(37, 5, 19, 23), std::make_tuple(3, 1, 1, 1),
+                                           std::make_tuple(11, 33, 70, 130), std::make_tuple(2048, 16, 64, 64)));
