@@ -99,8 +99,8 @@ if [ "$PHASE" = overhead ]; then
       --set train.epochs=4 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
       --set profile.sample_ops=$so --set run.name=large-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
     step "Burgers (paper FNO-1D), 4 GPUs, sample_ops=$so"
-    timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
-      --set train.checkpoints=false --set run.progress=false --set profile.enabled=true --set profile.sample_ops=$so \
+    timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
+      --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true --set profile.sample_ops=$so \
       --set profile.steps=60 --set run.name=burgers-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
     cp runs/large-$so/profile/rank-00000.json res/large-$so.json; cp runs/burgers-$so/profile/rank-00000.json res/burgers-$so.json
   done
@@ -216,6 +216,8 @@ if [ "$PHASE" = kernels ]; then
 fi
 
 if [ "$PHASE" = dp ]; then
+  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
+  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
   DP=$REPO/build-gpu/bin/fourmi-bench-dp
   MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
   CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
@@ -233,8 +235,11 @@ if [ "$PHASE" = dp ]; then
   done
   wait
   grep -h '^{' $W/res/dp_independent_gpu*.log | cut -c1-200
-  step "fourmi, 1 GPU, cuBLAS batched GEMM for the mode mixing (run.mix_kernel=false)"
-  timeout 120 $DP --configs $CFGS --set run.mix_kernel=false --json $W/res/dp_fourmi_np1_cublasmix.json 2>&1 | grep '^{' | cut -c1-300
+  for n in 1 4; do
+    step "fourmi np $n, cuBLAS batched GEMM for the mode mixing (run.mix_kernel=false)"
+    timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set run.mix_kernel=false --json $W/res/dp_fourmi_np${n}_cublasmix.json 2>&1 \
+      | grep '^{' | cut -c1-300
+  done
   step "fourmi np 4, parallel.bucket_mb=100"
   timeout 120 "${MPIRUN[@]}" -np 4 $DP --configs $CFGS --set parallel.bucket_mb=100 --json $W/res/dp_fourmi_np4_bucket100.json 2>&1 \
     | grep '^{' | cut -c1-300

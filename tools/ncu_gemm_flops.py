@@ -20,7 +20,10 @@ METRICS = ("fadd", "fmul", "ffma")
 
 def kernel_flops(path):
     with open(path, newline="") as f:
-        rows = [r for r in csv.reader(f) if r and not r[0].startswith("==")]
+        rows = list(csv.reader(f))
+    # The profiled program's own output precedes ncu's table; the table starts at its "ID" header.
+    start = next((i for i, r in enumerate(rows) if r and r[0] == "ID"), None)
+    rows = [] if start is None else [r for r in rows[start:] if r and not r[0].startswith("==")]
     if len(rows) < 3:
         sys.exit(f"{path}: no kernel rows (did ncu run? see its stderr)")
     header = rows[0]

@@ -1,11 +1,12 @@
 // mode_mix.cu — batched small complex GEMM for the spectral layers' per-mode channel mixing.
 //
 // One block computes a 16 x 64 tile of C for one batch entry (mode): 64 threads along n and
-// 4 along m, each thread 4 rows of one column. The k loop runs over chunks of 16; a chunk of B
-// (16 x 64) is staged in shared memory with reads along whichever of B's indices is contiguous,
-// so both the forward (w[t] read along Cout) and the input gradient (w[t] read along Cin) load
-// coalesced. A is read with the same address by every thread of a warp (a broadcast). Rows and
-// columns past the matrix edge do no arithmetic, so the kernel executes exactly 8·m·n·k flops.
+// 4 along m, each thread 4 rows of one column, in registers. The k loop runs over chunks of 16;
+// a chunk of B (16 x 64) and of A (16 x 16) is staged in shared memory with reads along whichever
+// index is contiguous, so the forward (w[t] read along Cout), the input gradient (w[t] read along
+// Cin) and the weight gradient (x[t] read along Cin) all load coalesced. A's values are read by
+// all threads of a warp at once (a broadcast). Rows, columns and k past the matrix edge are
+// predicated off, so the kernel executes exactly 8·m·n·k flops.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -26,14 +27,15 @@ __device__ __forceinline__ float2 load(const float2* p, bool conj) {
 }
 
 __global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComplexGemm g) {
+  __shared__ float2 tile_a[kTileM][kChunkK + 1];
   __shared__ float2 tile_b[kChunkK][kTileN + 1];
   const auto* a = static_cast<const float2*>(g.a);
   const auto* b = static_cast<const float2*>(g.b);
   auto* c = static_cast<float2*>(g.c);
   const int64_t t = blockIdx.z;
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kTileN + tx;
-  const int64_t n = static_cast<int64_t>(blockIdx.x) * kTileN + tx;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM + ty * kRowsPerThread;
+  const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kTileN, m_base = static_cast<int64_t>(blockIdx.y) * kTileM;
+  const int64_t n = n_base + tx, m0 = m_base + ty * kRowsPerThread;
   const int64_t rows_left = g.m - m0;
   const int rows = rows_left <= 0 ? 0 : (rows_left < kRowsPerThread ? static_cast<int>(rows_left) : kRowsPerThread);
   const bool live = n < g.n && rows > 0;
@@ -42,27 +44,40 @@ __global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComple
   for (int r = 0; r < kRowsPerThread; ++r) acc[r] = make_float2(0.f, 0.f);
   const float2* a_t = a + t * g.a_batch;
   const float2* b_t = b + t * g.b_batch;
-  const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kTileN;
-  const bool b_rows_contiguous = g.b_n == 1;  // else B is contiguous along k
+  const bool b_along_n = g.b_n == 1;  // else B is read along k
+  const bool a_along_k = g.a_k == 1;  // else A is read along m
   for (int64_t k0 = 0; k0 < g.k; k0 += kChunkK) {
-    // Stage B[k0 .. k0+15, n_base .. n_base+63]: 1024 values, 4 per thread.
+    // Stage B[k0 .. +16, n_base .. +64] (4 values per thread) and A[m_base .. +16, k0 .. +16]
+    // (one per thread), each read along its contiguous index.
     for (int e = tid; e < kChunkK * kTileN; e += kTileN * kThreadsM) {
-      const int kk = b_rows_contiguous ? e / kTileN : e % kChunkK;
-      const int nn = b_rows_contiguous ? e % kTileN : e / kChunkK;
+      const int kk = b_along_n ? e / kTileN : e % kChunkK;
+      const int nn = b_along_n ? e % kTileN : e / kChunkK;
       const int64_t gk = k0 + kk, gn = n_base + nn;
       tile_b[kk][nn] = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
+    }
+    {
+      const int mm = a_along_k ? tid / kChunkK : tid % kTileM;
+      const int kk = a_along_k ? tid % kChunkK : tid / kTileM;
+      const int64_t gm = m_base + mm, gk = k0 + kk;
+      tile_a[mm][kk] = (gm < g.m && gk < g.k) ? load(a_t + gm * g.a_m + gk * g.a_k, g.conj_a) : make_float2(0.f, 0.f);
     }
     __syncthreads();
     if (live) {
       const int chunk = g.k - k0 < kChunkK ? static_cast<int>(g.k - k0) : kChunkK;
-      for (int kk = 0; kk < chunk; ++kk) {
-        const float2 bv = tile_b[kk][tx];
-        for (int r = 0; r < rows; ++r) {
-          const float2 av = load(a_t + (m0 + r) * g.a_m + (k0 + kk) * g.a_k, g.conj_a);
-          acc[r].x = fmaf(av.x, bv.x, acc[r].x);
-          acc[r].x = fmaf(-av.y, bv.y, acc[r].x);
-          acc[r].y = fmaf(av.x, bv.y, acc[r].y);
-          acc[r].y = fmaf(av.y, bv.x, acc[r].y);
+#pragma unroll
+      for (int kk = 0; kk < kChunkK; ++kk) {
+        if (kk < chunk) {
+          const float2 bv = tile_b[kk][tx];
+#pragma unroll
+          for (int r = 0; r < kRowsPerThread; ++r) {
+            if (r < rows) {  // predicated off past the edge: no padding arithmetic
+              const float2 av = tile_a[ty * kRowsPerThread + r][kk];
+              acc[r].x = fmaf(av.x, bv.x, acc[r].x);
+              acc[r].x = fmaf(-av.y, bv.y, acc[r].x);
+              acc[r].y = fmaf(av.x, bv.y, acc[r].y);
+              acc[r].y = fmaf(av.y, bv.x, acc[r].y);
+            }
+          }
         }
       }
     }
@@ -70,7 +85,9 @@ __global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComple
   }
   if (!live) return;
   float2* c_t = c + t * g.m * g.n;
-  for (int r = 0; r < rows; ++r) c_t[(m0 + r) * g.n + n] = acc[r];
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+    if (r < rows) c_t[(m0 + r) * g.n + n] = acc[r];
 }
 
 }  // namespace
