@@ -252,4 +252,32 @@ if [ "$PHASE" = dp ]; then
       --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
   done
 fi
+
+if [ "$PHASE" = dpmix ]; then
+  # Weak scaling with the mode mixing on fourmi's kernel and on cuBLAS, bf16 gradient compression,
+  # and DDP, all in one run.
+  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
+  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
+  DP=$REPO/build-gpu/bin/fourmi-bench-dp
+  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
+  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
+  for mk in true false; do
+    for n in 1 2 4; do
+      step "fourmi np $n, run.mix_kernel=$mk"
+      extra=(); [ $n = 4 ] && [ $mk = true ] && extra=(--allreduce)
+      timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set run.mix_kernel=$mk "${extra[@]}" \
+        --json $W/res/dpmix_fourmi_np${n}_mix$mk.json 2>&1 | grep '^{' | cut -c1-200
+    done
+  done
+  step "fourmi np 4, parallel.bf16_compress=true"
+  timeout 120 "${MPIRUN[@]}" -np 4 $DP --configs $CFGS --set parallel.bf16_compress=true --json $W/res/dpmix_fourmi_np4_bf16.json 2>&1 \
+    | grep '^{' | cut -c1-200
+  timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
+    2>&1 | grep '^{' | tail -5 | cut -c1-200
+  for n in 1 2 4; do
+    step "DDP np $n"
+    timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
+      --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
+  done
+fi
 done

@@ -1,7 +1,7 @@
 // mode_mix.cu — batched small complex GEMM for the spectral layers' per-mode channel mixing.
 //
-// One block computes a 16 x 64 tile of C for one batch entry (mode): 64 threads along n and
-// 4 along m, each thread 4 rows of one column, in registers. The k loop runs over chunks of 16;
+// One block computes a 16 x 64 tile of C for one batch entry (mode): 32 threads along n and
+// 4 along m, each thread 4 rows of two columns (n and n + 32), in registers. The k loop runs over chunks of 16;
 // a chunk of B (16 x 64) and of A (16 x 16) is staged in shared memory with reads along whichever
 // index is contiguous, so the forward (w[t] read along Cout), the input gradient (w[t] read along
 // Cin) and the weight gradient (x[t] read along Cin) all load coalesced. A's values are read by
@@ -18,7 +18,9 @@
 namespace fourmi::kernels {
 namespace {
 
-constexpr int kTileN = 64, kThreadsM = 4, kRowsPerThread = 4, kTileM = kThreadsM * kRowsPerThread, kChunkK = 16;
+constexpr int kThreadsN = 32, kColsPerThread = 2, kTileN = kThreadsN * kColsPerThread;
+constexpr int kThreadsM = 4, kRowsPerThread = 4, kTileM = kThreadsM * kRowsPerThread, kChunkK = 16;
+constexpr int kThreads = kThreadsN * kThreadsM;
 
 __device__ __forceinline__ float2 load(const float2* p, bool conj) {
   float2 v = __ldg(p);
@@ -26,56 +28,63 @@ __device__ __forceinline__ float2 load(const float2* p, bool conj) {
   return v;
 }
 
-__global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComplexGemm g) {
+__global__ void __launch_bounds__(kThreads) batched_cgemm(BatchedComplexGemm g) {
   __shared__ float2 tile_a[kTileM][kChunkK + 1];
   __shared__ float2 tile_b[kChunkK][kTileN + 1];
   const auto* a = static_cast<const float2*>(g.a);
   const auto* b = static_cast<const float2*>(g.b);
   auto* c = static_cast<float2*>(g.c);
   const int64_t t = blockIdx.z;
-  const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kTileN + tx;
+  const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreadsN + tx;
   const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kTileN, m_base = static_cast<int64_t>(blockIdx.y) * kTileM;
-  const int64_t n = n_base + tx, m0 = m_base + ty * kRowsPerThread;
+  const int64_t m0 = m_base + ty * kRowsPerThread;
   const int64_t rows_left = g.m - m0;
   const int rows = rows_left <= 0 ? 0 : (rows_left < kRowsPerThread ? static_cast<int>(rows_left) : kRowsPerThread);
-  const bool live = n < g.n && rows > 0;
-  float2 acc[kRowsPerThread];
+  bool col_live[kColsPerThread];
 #pragma unroll
-  for (int r = 0; r < kRowsPerThread; ++r) acc[r] = make_float2(0.f, 0.f);
+  for (int j = 0; j < kColsPerThread; ++j) col_live[j] = n_base + tx + j * kThreadsN < g.n && rows > 0;
+  float2 acc[kRowsPerThread][kColsPerThread];
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+#pragma unroll
+    for (int j = 0; j < kColsPerThread; ++j) acc[r][j] = make_float2(0.f, 0.f);
   const float2* a_t = a + t * g.a_batch;
   const float2* b_t = b + t * g.b_batch;
   const bool b_along_n = g.b_n == 1;  // else B is read along k
   const bool a_along_k = g.a_k == 1;  // else A is read along m
   for (int64_t k0 = 0; k0 < g.k; k0 += kChunkK) {
-    // Stage B[k0 .. +16, n_base .. +64] (4 values per thread) and A[m_base .. +16, k0 .. +16]
-    // (one per thread), each read along its contiguous index.
-    for (int e = tid; e < kChunkK * kTileN; e += kTileN * kThreadsM) {
+    // Stage B[k0 .. +16, n_base .. +64] and A[m_base .. +16, k0 .. +16], each read along its
+    // contiguous index.
+    for (int e = tid; e < kChunkK * kTileN; e += kThreads) {
       const int kk = b_along_n ? e / kTileN : e % kChunkK;
       const int nn = b_along_n ? e % kTileN : e / kChunkK;
       const int64_t gk = k0 + kk, gn = n_base + nn;
       tile_b[kk][nn] = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
     }
-    {
-      const int mm = a_along_k ? tid / kChunkK : tid % kTileM;
-      const int kk = a_along_k ? tid % kChunkK : tid / kTileM;
+    for (int e = tid; e < kTileM * kChunkK; e += kThreads) {
+      const int mm = a_along_k ? e / kChunkK : e % kTileM;
+      const int kk = a_along_k ? e % kChunkK : e / kTileM;
       const int64_t gm = m_base + mm, gk = k0 + kk;
       tile_a[mm][kk] = (gm < g.m && gk < g.k) ? load(a_t + gm * g.a_m + gk * g.a_k, g.conj_a) : make_float2(0.f, 0.f);
     }
     __syncthreads();
-    if (live) {
-      const int chunk = g.k - k0 < kChunkK ? static_cast<int>(g.k - k0) : kChunkK;
+    const int chunk = g.k - k0 < kChunkK ? static_cast<int>(g.k - k0) : kChunkK;
 #pragma unroll
-      for (int kk = 0; kk < kChunkK; ++kk) {
-        if (kk < chunk) {
-          const float2 bv = tile_b[kk][tx];
+    for (int kk = 0; kk < kChunkK; ++kk) {
+      if (kk < chunk) {
+        float2 bv[kColsPerThread];
 #pragma unroll
-          for (int r = 0; r < kRowsPerThread; ++r) {
-            if (r < rows) {  // predicated off past the edge: no padding arithmetic
-              const float2 av = tile_a[ty * kRowsPerThread + r][kk];
-              acc[r].x = fmaf(av.x, bv.x, acc[r].x);
-              acc[r].x = fmaf(-av.y, bv.y, acc[r].x);
-              acc[r].y = fmaf(av.x, bv.y, acc[r].y);
-              acc[r].y = fmaf(av.y, bv.x, acc[r].y);
+        for (int j = 0; j < kColsPerThread; ++j) bv[j] = tile_b[kk][tx + j * kThreadsN];
+#pragma unroll
+        for (int r = 0; r < kRowsPerThread; ++r) {
+          const float2 av = tile_a[ty * kRowsPerThread + r][kk];
+#pragma unroll
+          for (int j = 0; j < kColsPerThread; ++j) {
+            if (r < rows && col_live[j]) {  // predicated off past the edge: no padding arithmetic
+              acc[r][j].x = fmaf(av.x, bv[j].x, acc[r][j].x);
+              acc[r][j].x = fmaf(-av.y, bv[j].y, acc[r][j].x);
+              acc[r][j].y = fmaf(av.x, bv[j].y, acc[r][j].y);
+              acc[r][j].y = fmaf(av.y, bv[j].x, acc[r][j].y);
             }
           }
         }
@@ -83,11 +92,12 @@ __global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComple
     }
     __syncthreads();
   }
-  if (!live) return;
   float2* c_t = c + t * g.m * g.n;
 #pragma unroll
   for (int r = 0; r < kRowsPerThread; ++r)
-    if (r < rows) c_t[(m0 + r) * g.n + n] = acc[r];
+#pragma unroll
+    for (int j = 0; j < kColsPerThread; ++j)
+      if (r < rows && col_live[j]) c_t[(m0 + r) * g.n + n_base + tx + j * kThreadsN] = acc[r][j];
 }
 
 }  // namespace
@@ -95,7 +105,7 @@ __global__ void __launch_bounds__(kTileN* kThreadsM) batched_cgemm(BatchedComple
 void batched_complex_gemm(const BatchedComplexGemm& g, void* stream) {
   if (g.batch == 0 || g.m == 0 || g.n == 0) return;
   if (g.batch > 65535 * 1024LL) throw std::runtime_error("batched_complex_gemm: too many batch entries");
-  dim3 block(kTileN, kThreadsM);
+  dim3 block(kThreadsN, kThreadsM);
   // Batch entries beyond gridDim.z's limit (65535) are launched in slices.
   for (int64_t first = 0; first < g.batch; first += 65535) {
     BatchedComplexGemm part = g;

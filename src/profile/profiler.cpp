@@ -1,6 +1,10 @@
 #include "fourmi/profile/profiler.h"
 
 #include <fmt/format.h>
+#include <ATen/SequenceNumber.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -30,19 +34,47 @@ struct FiniteGradCheck : public torch::autograd::Function<FiniteGradCheck> {
   }
 };
 
-// Identity in forward; its backward tells the active profiler that the gradient leaving an op
-// through its input is complete. One node per timed op (on its own branch, so an input shared
-// by two ops still gives each op its own end). The record id is the only saved state.
-struct BackwardEndMark : public torch::autograd::Function<BackwardEndMark> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t record) {
-    ctx->saved_data["r"] = record;
-    return x.view_as(x);
+// Runs after an autograd node of a timed op: the node passed gradient to the op's input, so the
+// op's backward has (at least partly) finished; the last such node to run marks its end.
+class AfterInputGradient : public torch::autograd::FunctionPostHook {
+ public:
+  AfterInputGradient(Profiler* profiler, int record) : profiler_(profiler), record_(record) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list&) override {
+    profiler_->on_backward_mark(record_, false);
+    return outputs;
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
-    if (Profiler* p = Profiler::active()) p->on_backward_mark(static_cast<int>(ctx->saved_data["r"].toInt()), false);
-    return {grad[0], torch::Tensor()};
-  }
+
+ private:
+  Profiler* profiler_;
+  int record_;
 };
+
+// Hooks the nodes that the op created (autograd sequence number >= first_seq) and that send
+// gradient straight to `in`: no extra node in the graph, and an input shared with another op
+// (the skip path's x) still gives this op its own end.
+void hook_input_side(Profiler* profiler, int record, const torch::Tensor& in, const torch::Tensor& out, uint64_t first_seq) {
+  const auto target = torch::autograd::impl::gradient_edge(in).function.get();
+  const auto& root = out.grad_fn();
+  if (!target || !root || root->sequence_nr() < first_seq) return;
+  std::vector<torch::autograd::Node*> todo{root.get()}, seen{root.get()};
+  while (!todo.empty()) {
+    torch::autograd::Node* node = todo.back();
+    todo.pop_back();
+    bool feeds_input = false;
+    for (const auto& edge : node->next_edges()) {
+      torch::autograd::Node* next = edge.function.get();
+      if (!next) continue;
+      if (next == target) {
+        feeds_input = true;
+      } else if (next->sequence_nr() >= first_seq && std::find(seen.begin(), seen.end(), next) == seen.end()) {
+        seen.push_back(next);
+        todo.push_back(next);
+      }
+    }
+    if (feeds_input) node->add_post_hook(std::make_unique<AfterInputGradient>(profiler, record));
+  }
+}
 
 std::atomic<bool> g_mix_fp32{false};
 
@@ -132,9 +164,9 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
   }
-  torch::Tensor x = (grads && in.requires_grad()) ? BackwardEndMark::apply(in, record) : in;
+  const uint64_t first_seq = at::sequence_number::peek();
   int start = clock_.mark();
-  torch::Tensor y = fn(x);
+  torch::Tensor y = fn(in);
   int end = clock_.mark();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -142,10 +174,12 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
     r.fwd_start = start;
     r.fwd_end = end;
   }
-  // The op's backward starts when the gradient of its output is complete: a hook on the output
-  // (no extra autograd node) marks that moment.
-  if (grads && y.requires_grad())
+  if (grads && y.requires_grad()) {
+    // Backward starts when the gradient of the op's output is complete (a hook on the output) and
+    // ends after the last of the op's nodes that feed its input's gradient (post hooks).
     y.register_hook([this, record](const torch::Tensor&) { on_backward_mark(static_cast<int>(record), true); });
+    if (in.requires_grad()) hook_input_side(this, static_cast<int>(record), in, y, first_seq);
+  }
   return y;
 }
 

@@ -4,8 +4,9 @@
 // Contract: one Profiler per rank, owned by the trainer. The trainer brackets each profiled
 // step with begin_step()/end_step() and marks its phases; model code wraps its operations in
 // run_op(), which costs one pointer test when no step is being profiled. Backward times come
-// from identity autograd nodes placed around each op: the node after an op fires when the
-// op's output gradient arrives, the node before it when the input gradient is done. Marks
+// from hooks, with no node added to the graph: a hook on the op's output fires when its
+// gradient is complete (backward starts), post hooks on the op's own nodes that feed its input
+// fire as the input gradient is produced (the last one ends the op's backward). Marks
 // are resolved once, in finish(), so profiled steps add no host synchronisation of their own.
 // Collectives launched during a profiled step are timed on the communication stream (NCCL)
 // or by the host clock (MPI) and placed on the step's timeline.
