@@ -24,7 +24,7 @@ step() { echo "== [$(date +%T)] $*"; }
 t0=$(date +%s)
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOURMI_BUILD_TESTS=ON -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DFOURMI_PYTHON=python3 -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;/tmp/deps/usr" > $W/configure.log 2>&1 || { tail -30 $W/configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp fourmi-bench-dp test_models > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target fourmi fourmi-bench-mp fourmi-bench-dp fourmi-bench-mix test_models > $W/build.log 2>&1 || { grep -B2 -A6 error $W/build.log | head -60; exit 1; }
 step "build: $(( $(date +%s) - t0 )) s"
 F=$REPO/build-gpu/bin/fourmi
 export FOURMI=$F
@@ -251,6 +251,16 @@ if [ "$PHASE" = dp ]; then
     timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
       --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
   done
+fi
+
+if [ "$PHASE" = mixbench ]; then
+  step "GPU tests: the mode-mixing kernel (every variant) against cuBLAS's batched GEMM"
+  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
+  step "mode-mixing products: cuBLAS against the kernel's variants"
+  $REPO/build-gpu/bin/fourmi-bench-mix --json $W/res/mode_mix.json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line); print(f"{r[\"shape\"][:12]:12s} {r[\"product\"]:20s} {r[\"impl\"]:48s} {r[\"ms\"]*1e3:8.1f} us {r[\"useful_tflops\"]:6.1f} TFLOP/s  rel {r[\"max_rel_diff_vs_cublas\"]:.1e}")'
 fi
 
 if [ "$PHASE" = dpmix ]; then

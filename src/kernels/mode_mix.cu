@@ -18,9 +18,7 @@
 namespace fourmi::kernels {
 namespace {
 
-constexpr int kThreadsN = 32, kColsPerThread = 2, kTileN = kThreadsN * kColsPerThread;
-constexpr int kThreadsM = 4, kRowsPerThread = 4, kTileM = kThreadsM * kRowsPerThread, kChunkK = 16;
-constexpr int kThreads = kThreadsN * kThreadsM;
+constexpr int kChunkK = 16;
 
 __device__ __forceinline__ float2 load(const float2* p, bool conj) {
   float2 v = __ldg(p);
@@ -28,7 +26,10 @@ __device__ __forceinline__ float2 load(const float2* p, bool conj) {
   return v;
 }
 
-__global__ void __launch_bounds__(kThreads) batched_cgemm(BatchedComplexGemm g) {
+// kThreadsN x kThreadsM threads; each computes kRowsPerThread x kColsPerThread outputs.
+template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
+__global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedComplexGemm g) {
+  constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread, kThreads = kThreadsN * kThreadsM;
   __shared__ float2 tile_a[kTileM][kChunkK + 1];
   __shared__ float2 tile_b[kChunkK][kTileN + 1];
   const auto* a = static_cast<const float2*>(g.a);
@@ -100,11 +101,10 @@ __global__ void __launch_bounds__(kThreads) batched_cgemm(BatchedComplexGemm g) 
       if (r < rows && col_live[j]) c_t[(m0 + r) * g.n + n_base + tx + j * kThreadsN] = acc[r][j];
 }
 
-}  // namespace
 
-void batched_complex_gemm(const BatchedComplexGemm& g, void* stream) {
-  if (g.batch == 0 || g.m == 0 || g.n == 0) return;
-  if (g.batch > 65535 * 1024LL) throw std::runtime_error("batched_complex_gemm: too many batch entries");
+template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
+void launch(const BatchedComplexGemm& g, cudaStream_t stream) {
+  constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread;
   dim3 block(kThreadsN, kThreadsM);
   // Batch entries beyond gridDim.z's limit (65535) are launched in slices.
   for (int64_t first = 0; first < g.batch; first += 65535) {
@@ -115,7 +115,30 @@ void batched_complex_gemm(const BatchedComplexGemm& g, void* stream) {
     part.c = static_cast<float2*>(g.c) + first * g.m * g.n;
     dim3 grid(static_cast<unsigned>((g.n + kTileN - 1) / kTileN), static_cast<unsigned>((g.m + kTileM - 1) / kTileM),
               static_cast<unsigned>(part.batch));
-    batched_cgemm<<<grid, block, 0, static_cast<cudaStream_t>(stream)>>>(part);
+    batched_cgemm<kThreadsN, kColsPerThread, kThreadsM, kRowsPerThread><<<grid, block, 0, stream>>>(part);
+  }
+}
+
+}  // namespace
+
+const char* complex_gemm_variant_name(int variant) {
+  static const char* names[kComplexGemmVariants] = {"32x2 by 4x4 (16x64 tile, 128 threads)", "16x4 by 4x4 (16x64 tile, 64 threads)",
+                                                    "32x2 by 2x8 (16x64 tile, 64 threads)", "16x4 by 2x8 (16x64 tile, 32 threads)",
+                                                    "32x2 by 8x4 (32x64 tile, 256 threads)", "64x1 by 4x4 (16x64 tile, 256 threads)"};
+  return variant >= 0 && variant < kComplexGemmVariants ? names[variant] : "unknown";
+}
+
+void batched_complex_gemm(const BatchedComplexGemm& g, void* stream_ptr) {
+  if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+  auto stream = static_cast<cudaStream_t>(stream_ptr);
+  switch (g.variant) {
+    case 0: launch<32, 2, 4, 4>(g, stream); break;
+    case 1: launch<16, 4, 4, 4>(g, stream); break;
+    case 2: launch<32, 2, 2, 8>(g, stream); break;
+    case 3: launch<16, 4, 2, 8>(g, stream); break;
+    case 4: launch<32, 2, 8, 4>(g, stream); break;
+    case 5: launch<64, 1, 4, 4>(g, stream); break;
+    default: throw std::invalid_argument("batched_complex_gemm: unknown variant " + std::to_string(g.variant));
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) throw std::runtime_error(std::string("batched_complex_gemm: launch failed: ") + cudaGetErrorString(err));

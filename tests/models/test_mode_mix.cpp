@@ -52,3 +52,37 @@ TEST_P(ModeMixShapes, KernelMatchesBatchedGemmForwardAndBackward) {
 INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixShapes,
                          ::testing::Values(std::make_tuple(37, 5, 19, 23), std::make_tuple(3, 1, 1, 1),
                                            std::make_tuple(11, 33, 70, 130), std::make_tuple(2048, 16, 64, 64)));
+
+#ifdef FOURMI_HAVE_CUDA_KERNELS
+#include <c10/cuda/CUDAStream.h>
+
+#include "fourmi/kernels/mode_mix.h"
+
+// Every thread-tile variant of the kernel, on all three products (plain, conj-transposed B,
+// conj-transposed A), with edges that do not divide the tiles.
+TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
+  const int64_t t = 13, b = 7, ci = 37, co = 70;
+  torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
+  struct Case {
+    torch::Tensor a, bm, ref;
+    int64_t a_m, a_k, b_k, b_n, m, n, k;
+    bool conj_a, conj_b;
+  };
+  const Case cases[] = {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
+                        {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
+                        {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
+  for (int v = 0; v < fourmi::kernels::kComplexGemmVariants; ++v) {
+    for (size_t ci_ = 0; ci_ < 3; ++ci_) {
+      const Case& c = cases[ci_];
+      torch::Tensor out = torch::empty({t, c.m, c.n}, opts);
+      fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
+                                            c.bm.data_ptr(), c.bm.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), v};
+      fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
+      EXPECT_LT(rel(out, c.ref), 1e-5) << "variant " << fourmi::kernels::complex_gemm_variant_name(v) << ", product " << ci_;
+    }
+  }
+}
+#endif

@@ -25,7 +25,11 @@ struct BatchedComplexGemm {
   int64_t b_batch, b_k, b_n;
   bool conj_b;
   void* c;  // contiguous [batch, m, n]
+  int variant = 0;  // thread-tile shape, 0 .. kComplexGemmVariants-1 (complex_gemm_variant_name)
 };
+
+constexpr int kComplexGemmVariants = 6;
+const char* complex_gemm_variant_name(int variant);
 
 // Launches on `stream` (a cudaStream_t); throws std::runtime_error on a launch failure.
 void batched_complex_gemm(const BatchedComplexGemm& g, void* stream);
