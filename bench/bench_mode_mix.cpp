@@ -3,6 +3,7 @@
 // (x·w), the input gradient (dy·w^H) and the weight gradient (x^H·dy). Prints one JSON line per
 // (shape, product, implementation) and writes them all to --json.
 #include <CLI/CLI.hpp>
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAStream.h>
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
     std::string command;
     for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
     nlohmann::json out = {{"benchmark", "mode_mix"}, {"command", command}, {"date", date},
-                          {"device", torch::cuda::device_count() > 0 ? "cuda" : "cpu"}, {"note", "TF32 allowed for cuBLAS, as in training; fourmi's kernel is plain fp32"},
+                          {"device", at::cuda::getDeviceProperties(0)->name}, {"note", "TF32 allowed for cuBLAS, as in training; fourmi's kernel is plain fp32"},
                           {"results", rows}};
     util::atomic_write_text(json_out, out.dump(1) + "\n");
   }

@@ -253,6 +253,47 @@ if [ "$PHASE" = dp ]; then
   done
 fi
 
+if [ "$PHASE" = final ]; then
+  # The FNO-2D `large` roofline profile with the defaults, Nsight Compute on the kernel path, and
+  # the cold-cache reader next to the disk's own direct-I/O read rate.
+  step "fourmi bench peak"
+  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -7 | tee res/peak.log
+  cp runs/peaks-cuda.json res/ 2>/dev/null
+  darcy256
+  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
+     --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
+  step "profiled FNO-2D large, 1 GPU, defaults (every op every profiled step)"
+  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
+    --set profile.sample_ops=false --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=large-1gpu 2>&1 \
+    | grep -E "profile:|error" | tee -a res/profile_large.log
+  $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -2
+  cp -r runs/large-1gpu/profile res/profile-large/rank-files
+  for mk in true false; do
+    step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off, run.mix_kernel=$mk)"
+    NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
+        --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false --set run.mix_kernel=$mk)
+    timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-$mk --set profile.enabled=true --set profile.sample_ops=false \
+      --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref_$mk.log 2>&1
+    cp runs/ncu-ref-$mk/profile/rank-00000.json res/ncu_ref_profile_$mk.json
+    timeout 200 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
+      --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
+      --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run-$mk > res/ncu_raw_$mk.csv 2> res/ncu_stderr_$mk.log
+    python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw_$mk.csv res/ncu_ref_profile_$mk.json --out res/ncu_gemm_flops_mix$mk.json \
+      --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes), run.mix_kernel=$mk" \
+      --command "bash bench/gpu_profile_scaling.sh final \$OUT (the 'Nsight Compute' step)" 2>&1 | tee -a res/ncu_summary.txt
+  done
+  step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
+  timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  step "the disk's direct-I/O read rate over the shard files (8 readers at once, page cache bypassed)"
+  t0=$(date +%s.%N); for f in data/burgers1d-train/*.h5; do dd if=$f of=/dev/null bs=8M iflag=direct 2>/dev/null & done; wait; t1=$(date +%s.%N)
+  bytes=$(cat data/burgers1d-train/*.h5 | wc -c)
+  python3 -c "print(f'direct read: {$bytes/1e9:.3f} GB in {$t1-$t0:.3f} s = {$bytes/1e9/($t1-$t0):.2f} GB/s')" | tee res/disk_read.txt
+  for n in 1 4; do
+    step "fourmi bench io, $n rank(s)"
+    timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --out $W/res/io.json 2>&1 | grep -E "cache:" | tail -2
+  done
+fi
+
 if [ "$PHASE" = mixbench ]; then
   step "GPU tests: the mode-mixing kernel (every variant) against cuBLAS's batched GEMM"
   $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log

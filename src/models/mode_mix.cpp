@@ -15,10 +15,11 @@
 namespace fourmi::models {
 namespace {
 
-std::atomic<bool> g_use_kernel{true};
+std::atomic<bool> g_use_kernel{false};
 // Thread-tile variant of the kernel per product (kernels::complex_gemm_variant_name); -1 runs the
-// product on cuBLAS instead. Chosen from bench/results/mode_mix_h200.json.
-constexpr int kForwardVariant = 0, kInputGradVariant = 0, kWeightGradVariant = 0;
+// product on cuBLAS instead. The fastest variants on an H200 (bench/results/mode_mix_h200.json):
+// 64x1 by 4x4 for the products with 16 rows, 32x2 by 8x4 for the weight gradient.
+constexpr int kForwardVariant = 5, kInputGradVariant = 5, kWeightGradVariant = 4;
 
 #ifdef FOURMI_HAVE_CUDA_KERNELS
 // C = opA(A) · opB(B) per batch entry; A, B contiguous complex64 with the given layouts.

@@ -19,7 +19,7 @@ struct RunConfig {
   std::string device = "auto";  // auto | cpu | cuda
   bool progress = true;         // progress bar on a TTY
   bool tf32 = true;             // TF32 tensor cores for float32 GEMMs on GPUs (FFTs stay fp32)
-  bool mix_kernel = true;       // spectral channel mixing by fourmi's CUDA kernel (fp32) instead of cuBLAS's batched GEMM
+  bool mix_kernel = false;      // spectral channel mixing by fourmi's CUDA kernel (fp32, exact FLOPs, slower) instead of cuBLAS
 };
 
 // periodic viscous Burgers on [0,1): u_t + (u^2/2)_x = nu u_xx
