@@ -37,7 +37,11 @@ int main(int argc, char** argv) {
   CLI::App app{"fourmi mode-mixing kernel benchmark"};
   std::string json_out;
   int iters = 200;
+  bool cublas_only = false;
   app.add_option("--json", json_out, "write results here");
+  app.add_flag("--cublas-only", cublas_only, "time only the cuBLAS formulations");
+  std::string probe;
+  app.add_option("--probe", probe, "run one cuBLAS product once with TF32 off, for Nsight Compute: fwd|dx|dw[,t] on the large shape (t: transposed)");
   app.add_option("--iters", iters, "timed launches per measurement");
   CLI11_PARSE(app, argc, argv);
   if (!torch::cuda::is_available()) {
@@ -62,14 +66,29 @@ int main(int argc, char** argv) {
       int64_t a_m, a_k, b_k, b_n, m, n, k;
       bool conj_a, conj_b;
       std::function<torch::Tensor()> cublas;
+      std::function<torch::Tensor()> cublas_transposed;  // the same product as C^T = B^T A^T
     };
     const Product products[] = {
-        {"forward x.w", x, w, s.cin, 1, s.cout, 1, s.batch, s.cout, s.cin, false, false, [&] { return torch::bmm(x, w); }},
+        {"forward x.w", x, w, s.cin, 1, s.cout, 1, s.batch, s.cout, s.cin, false, false, [&] { return torch::bmm(x, w); },
+         [&] { return torch::bmm(w.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2); }},
         {"input grad dy.w^H", dy, w, s.cout, 1, 1, s.cout, s.batch, s.cin, s.cout, false, true,
-         [&] { return torch::bmm(dy, w.conj().transpose(1, 2)); }},
+         [&] { return torch::bmm(dy, w.conj().transpose(1, 2)); },
+         [&] { return torch::bmm(w.conj(), dy.transpose(1, 2)).transpose(1, 2); }},
         {"weight grad x^H.dy", x, dy, 1, s.cin, s.cout, 1, s.cin, s.cout, s.batch, true, false,
-         [&] { return torch::bmm(x.conj().transpose(1, 2), dy); }},
+         [&] { return torch::bmm(x.conj().transpose(1, 2), dy); },
+         [&] { return torch::bmm(dy.transpose(1, 2), x.conj()).transpose(1, 2); }},
     };
+    if (!probe.empty()) {
+      const std::string which = probe.substr(0, probe.find(','));
+      const bool transposed = probe.find(",t") != std::string::npos;
+      const int idx = which == "fwd" ? 0 : which == "dx" ? 1 : 2;
+      at::globalContext().setAllowTF32CuBLAS(false);
+      torch::cuda::synchronize();
+      torch::Tensor r = transposed ? products[idx].cublas_transposed() : products[idx].cublas();
+      torch::cuda::synchronize();
+      std::printf("probe %s%s: %s done\n", which.c_str(), transposed ? " (transposed)" : "", products[idx].name);
+      return 0;
+    }
     for (const auto& p : products) {
       const double useful_flop = 8.0 * s.modes * p.m * p.n * p.k;
       torch::Tensor ref = p.cublas();
@@ -79,10 +98,14 @@ int main(int argc, char** argv) {
         std::printf("%s\n", r.dump().c_str());
         rows.push_back(r);
       };
+      auto rel_to_ref = [&](const torch::Tensor& t) { return ((t - ref).abs().max() / ref.abs().max()).item<double>(); };
       report("cublas bmm (TF32 allowed)", time_ms([&] { p.cublas(); }, iters), 0.0);
+      report("cublas bmm transposed (TF32 allowed)", time_ms([&] { p.cublas_transposed(); }, iters), rel_to_ref(p.cublas_transposed()));
       at::globalContext().setAllowTF32CuBLAS(false);
-      report("cublas bmm (TF32 off)", time_ms([&] { p.cublas(); }, iters), 0.0);
+      report("cublas bmm (TF32 off)", time_ms([&] { p.cublas(); }, iters), rel_to_ref(p.cublas()));
+      report("cublas bmm transposed (TF32 off)", time_ms([&] { p.cublas_transposed(); }, iters), rel_to_ref(p.cublas_transposed()));
       at::globalContext().setAllowTF32CuBLAS(true);
+      if (cublas_only) continue;
       torch::Tensor c = torch::empty({s.modes, p.m, p.n}, opts);
       for (int v = 0; v < kernels::kComplexGemmVariants; ++v) {
         kernels::BatchedComplexGemm g{s.modes,        p.m, p.n, p.k, p.a.data_ptr(), p.a.numel() / s.modes, p.a_m, p.a_k, p.conj_a,

@@ -294,6 +294,27 @@ if [ "$PHASE" = final ]; then
   done
 fi
 
+if [ "$PHASE" = mixncu ]; then
+  # cuBLAS's complex GEMM as C = A B and as C^T = B^T A^T: time, and FLOPs executed (TF32 off).
+  $REPO/build-gpu/bin/fourmi-bench-mix --cublas-only --json $W/res/mode_mix_cublas.json | cut -c1-220
+  for pr in fwd fwd,t dx dx,t dw dw,t; do
+    ncu -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
+      --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
+      --csv --page raw $REPO/build-gpu/bin/fourmi-bench-mix --probe $pr > res/ncu_probe_${pr/,/_}.csv 2>&1
+    python3 - res/ncu_probe_${pr/,/_}.csv $pr <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+i = next((k for k, r in enumerate(rows) if r and r[0] == "ID"), None)
+if i is None: print(sys.argv[2], "no table"); sys.exit()
+h = rows[i]; n = h.index("Kernel Name")
+c = {m: h.index(f"smsp__sass_thread_inst_executed_op_{m}_pred_on.sum") for m in ("fadd", "fmul", "ffma")}
+for r in rows[i + 2:]:
+    f = sum(float(r[c[m]].replace(",", "")) * (2 if m == "ffma" else 1) for m in c)
+    print(f"{sys.argv[2]:6s} {f / 1.073741824e9:6.3f} x useful  {r[n][:110]}")
+PY
+  done
+fi
+
 if [ "$PHASE" = mixbench ]; then
   step "GPU tests: the mode-mixing kernel (every variant) against cuBLAS's batched GEMM"
   $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log

@@ -44,7 +44,7 @@ struct ReadRate {
 // The first epoch on a Dataset also opens (and checksums) the shards this rank touches.
 ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int ranks, torch::Device device, int64_t epoch) {
   data::DataLoader loader(ds, data::Sampler(ds.size(), cfg.train.batch_size, rank, ranks, cfg.run.seed, cfg.data.shuffle),
-                          device, cfg.data.prefetch);
+                          device, cfg.data.prefetch, cfg.data.readahead);
   auto t0 = std::chrono::steady_clock::now();
   loader.start_epoch(epoch);
   ReadRate r;

@@ -11,7 +11,7 @@ DataLoader::DataLoader(Dataset& dataset, Sampler sampler, torch::Device device, 
       sampler_(std::move(sampler)),
       device_(device),
       capacity_(static_cast<size_t>(prefetch)),
-      readahead_(readahead_samples > 0 ? readahead_samples : (prefetch + 1) * sampler_.local_batch()) {}
+      readahead_(readahead_samples >= 0 ? readahead_samples : (prefetch + 1) * sampler_.local_batch()) {}
 
 DataLoader::~DataLoader() { stop(); }
 

@@ -125,7 +125,7 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
   model_->eval();
   data::Sampler sampler(test.size(), std::max<int64_t>(config_.train.batch_size, comm_.size()), comm_.rank(), comm_.size(),
                         config_.run.seed, /*shuffle=*/false);
-  data::DataLoader loader(test, sampler, device_, config_.data.prefetch);
+  data::DataLoader loader(test, sampler, device_, config_.data.prefetch, config_.data.readahead);
   loader.start_epoch(0);
   torch::Tensor sums = torch::zeros({2}, torch::kFloat64);  // (sum of rel L2, samples)
   while (auto batch = loader.next()) {
@@ -158,7 +158,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   if (leader) metrics_ = MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), resume);
 
   data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed, config_.data.shuffle);
-  data::DataLoader loader(train, sampler, device_, config_.data.prefetch);
+  data::DataLoader loader(train, sampler, device_, config_.data.prefetch, config_.data.readahead);
   const int64_t steps = sampler.steps_per_epoch();
   util::ProgressBar bar("train", static_cast<int64_t>(tc.epochs - start_epoch) * steps, config_.run.progress);
   FitResult result;

@@ -84,6 +84,7 @@ struct DataConfig {
   int sub = 1;                  // spatial subsampling at read time
   std::string normalize = "none";  // none | gaussian (unit-Gaussian, statistics of the training split)
   int prefetch = 4;             // batches queued by the background reader
+  int readahead = -1;           // samples the reader asks the kernel to load ahead (fadvise); -1 = (prefetch + 1) batches, 0 = off
   bool shuffle = true;
   bool verify_checksums = true;
 };

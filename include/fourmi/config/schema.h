@@ -126,6 +126,7 @@ template <class V> void describe(V& v, DataConfig& c) {
   v("sub", c.sub, at_least(1));
   v("normalize", c.normalize, one_of({"none", "gaussian"}));
   v("prefetch", c.prefetch, at_least(1));
+  v("readahead", c.readahead, at_least(-1));
   v("shuffle", c.shuffle);
   v("verify_checksums", c.verify_checksums);
 }

@@ -37,7 +37,9 @@ struct Batch {
 
 class DataLoader {
  public:
-  DataLoader(Dataset& dataset, Sampler sampler, torch::Device device, int prefetch, int64_t readahead_samples = 0);
+  // readahead_samples: samples ahead of the reader that the kernel is asked to load; -1 = (prefetch + 1)
+  // local batches, 0 = none.
+  DataLoader(Dataset& dataset, Sampler sampler, torch::Device device, int prefetch, int64_t readahead_samples = -1);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
