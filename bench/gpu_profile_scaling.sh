@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# gpu_profile_scaling.sh — the profiling, scaling and I/O measurements of the GPU machine, in two
-# device commands (each builds fourmi first: build outputs do not survive between machines).
-#   bash bench/gpu_profile_scaling.sh scaling OUT   peaks, the FNO-2D `large` roofline profile, the
-#                                                   Nsight Compute FLOP comparison, weak and strong sweeps
-#   bash bench/gpu_profile_scaling.sh io OUT        Burgers (paper setting) + `fourmi bench io` at 1 and 4 ranks
-#   bash bench/gpu_profile_scaling.sh kernels OUT   the mode-mixing kernel's GPU test, peaks, the `large` profile
-#                                                   and the Nsight Compute FLOP comparison
-#   bash bench/gpu_profile_scaling.sh dp OUT        data-parallel weak scaling, fourmi (both NCCL stream
-#                                                   priorities) against DDP, plus 4 independent 1-GPU runs
-# Several phases run in one command (one build) when given as a comma-separated list: kernels,overhead.
-# Everything lands in OUT/results-PHASES.tar.gz (the device tool returns few files).
+# gpu_profile_scaling.sh — the profiling, scaling, kernel and I/O measurements of the GPU machine.
+# Each device command builds fourmi first (build outputs do not survive between machines), then runs
+# one or more phases (comma-separated; one build for all), e.g.
+#   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
+#                                                          both mixing paths, the disk's read rate, bench io
+#   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix (see each block
+# below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
 REPO=$(pwd); W=/tmp/fourmi-run; rm -rf $W; mkdir -p $W/res
@@ -38,32 +35,78 @@ darcy256() {
     --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 \
     --set run.progress=false 2>&1 | tail -2 | tee -a res/datagen_darcy256.log
 }
+peaks() {
+  step "fourmi bench peak"
+  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -7 | tee res/peak.log
+  cp runs/peaks-cuda.json res/ 2>/dev/null
+}
+# Options for FNO-2D `large` runs on the Darcy 256^2 data.
+L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
+   --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
+# The profiled `large` on one GPU, every op in every profiled step, and its report (roofline chart).
+profile_large() {
+  step "profiled FNO-2D large, 1 GPU (every op every profiled step)"
+  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
+    --set profile.sample_ops=false --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=large-1gpu 2>&1 \
+    | grep -E "profile:|error" | tee -a res/profile_large.log
+  $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -2
+  cp -r runs/large-1gpu/profile res/profile-large/rank-files
+}
+# Nsight Compute's FLOPs of the GEMM-like kernels of one training step + one evaluation forward of
+# `large` (TF32 off: GEMMs on the FMA pipes) against the profile's analytic count; $1: run.mix_kernel.
+ncu_compare() {
+  local mk=$1
+  step "Nsight Compute: GEMM-like kernel FLOPs, run.mix_kernel=$mk"
+  local NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
+            --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false --set run.mix_kernel=$mk)
+  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-$mk --set profile.enabled=true --set profile.sample_ops=false \
+    --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref_$mk.log 2>&1
+  cp runs/ncu-ref-$mk/profile/rank-00000.json res/ncu_ref_profile_$mk.json
+  timeout 200 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
+    --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
+    --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run-$mk > res/ncu_raw_$mk.csv 2> res/ncu_stderr_$mk.log
+  python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw_$mk.csv res/ncu_ref_profile_$mk.json --out res/ncu_gemm_flops_mix$mk.json \
+    --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes), run.mix_kernel=$mk" \
+    --command "bash bench/gpu_profile_scaling.sh $PHASE \$OUT (the 'Nsight Compute' step)" 2>&1 | tee -a res/ncu_summary.txt
+}
+mode_mix_test() {
+  step "GPU tests: the mode-mixing kernel (every variant) against cuBLAS's batched GEMM"
+  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
+}
+DP=$REPO/build-gpu/bin/fourmi-bench-dp
+MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS)
+CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
+# fourmi-bench-dp (medium and large) at each rank count of $3 (default 1 2 4) with override $1, into
+# res/dp_fourmi_np<n>_$2.json; with SWEEP=1 the 4-rank run also sweeps all-reduce sizes.
+dp_sweep() {
+  local set=$1 tag=$2
+  for n in ${3:-1 2 4}; do
+    step "fourmi np $n, $set"
+    local extra=(); [ $n = 4 ] && [ "${SWEEP:-0}" = 1 ] && extra=(--allreduce)
+    timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set "$set" "${extra[@]}" --json $W/res/dp_fourmi_np${n}_$tag.json 2>&1 \
+      | grep '^{' | cut -c1-220
+  done
+}
+# The PyTorch DDP reference at 1, 2, 4 GPUs into res/ddp_np<n>.json (suffix $1), and raw NCCL at 4.
+ddp_sweep() {
+  for n in 1 2 4; do
+    step "DDP np $n"
+    timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
+      --json $W/res/ddp_np$n${1:-}.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
+  done
+}
+raw_nccl() {
+  step "raw NCCL all-reduce (torch.distributed), 4 GPUs"
+  timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
+    2>&1 | grep '^{' | tail -5 | cut -c1-200
+}
 for PHASE in ${PHASES//,/ }; do
 
 if [ "$PHASE" = scaling ]; then
-  step "fourmi bench peak"
-  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -8 | tee res/peak.log
-  cp runs/peaks-cuda.json res/ 2>/dev/null
-  step "Darcy 256x256 data for the FNO-2D large config"
-  D=(--set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=512 --set datagen.n_test=32
-     --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 --set datagen.darcy2d.tol=1e-6 --set run.progress=false)
-  timeout 200 $F datagen "${D[@]}" 2>&1 | tail -4 | tee res/datagen_darcy256.log
-  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
-     --set train.eval_every=1000 --set train.checkpoint_every=1000 --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
-  step "profiled FNO-2D large, 1 GPU"
-  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
-    --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=large-1gpu 2>&1 | grep -E "profile|error" | tee res/profile_large.log
-  $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -3
-  cp -r runs/large-1gpu/profile res/profile-large/rank-files
-  step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off)"
-  NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
-      --set train.epochs=1 --set train.batch_size=16 --set profile.enabled=false --set data.shuffle=false)
-  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.sample_ops=false --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
-  cp runs/ncu-ref-prof/profile/rank-00000.json res/ncu_ref_profile.json
-  timeout 240 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
-    --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
-    --csv --page raw $F train "${NL[@]}" --set run.name=ncu-run > res/ncu_raw.csv 2> res/ncu_stderr.log
-  echo "ncu rc=$? lines=$(wc -l < res/ncu_raw.csv)"
+  peaks
+  darcy256
+  profile_large
+  ncu_compare false
   for mode in weak strong; do
     step "$mode scaling sweep, FNO-2D large, 1 2 4 GPUs"
     [ $mode = weak ] && B=16 || B=64
@@ -108,9 +151,6 @@ fi
 
 if [ "$PHASE" = dpchan ]; then
   # Data-parallel weak scaling with NCCL limited to fewer channels (SMs) while it overlaps backward.
-  DP=$REPO/build-gpu/bin/fourmi-bench-dp
-  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS)
-  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
   for ch in default 4 8; do
     if [ $ch = default ]; then unset NCCL_MAX_NCHANNELS; else export NCCL_MAX_NCHANNELS=$ch; fi
     for n in 1 4; do
@@ -184,104 +224,31 @@ if [ "$PHASE" = data ]; then
 fi
 step "done: $(( $(date +%s) - t0 )) s"
 
-if [ "$PHASE" = kernels ]; then
-  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
-  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -4 | tee res/test_mode_mix.log
-  step "fourmi bench peak"
-  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -8 | tee res/peak.log
-  cp runs/peaks-cuda.json res/ 2>/dev/null
-  darcy256
-  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
-     --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
-  for mk in true false; do
-    step "profiled FNO-2D large, 1 GPU, run.mix_kernel=$mk"
-    timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
-      --set profile.sample_ops=false --set profile.warmup_steps=5 --set profile.steps=20 --set run.mix_kernel=$mk \
-      --set run.name=large-1gpu-mix$mk 2>&1 | grep -E "profile|error" | tee -a res/profile_large.log
-    $F report runs/large-1gpu-mix$mk --out res/profile-large-mix$mk 2>&1 | tail -2
-    cp -r runs/large-1gpu-mix$mk/profile res/profile-large-mix$mk/rank-files
-  done
-  step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off)"
-  NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
-      --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false)
-  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-prof --set profile.enabled=true --set profile.sample_ops=false --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref.log 2>&1
-  cp runs/ncu-ref-prof/profile/rank-00000.json res/ncu_ref_profile.json
-  timeout 240 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
-    --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
-    --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run > res/ncu_raw.csv 2> res/ncu_stderr.log
-  echo "ncu rc=$? lines=$(wc -l < res/ncu_raw.csv)"
-  python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw.csv res/ncu_ref_profile.json --out res/ncu_gemm_flops.json \
-    --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes)" \
-    --command "bash bench/gpu_profile_scaling.sh kernels \$OUT (the 'Nsight Compute' step)" 2>&1 | tee res/ncu_summary.txt
-fi
 
 if [ "$PHASE" = dp ]; then
-  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
-  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
-  DP=$REPO/build-gpu/bin/fourmi-bench-dp
-  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
-  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
-  for prio in high normal; do
-    for n in 1 2 4; do
-      step "fourmi np $n, parallel.comm_priority=$prio"
-      extra=(); [ $n = 4 ] && [ $prio = high ] && extra=(--allreduce)
-      timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set parallel.comm_priority=$prio "${extra[@]}" \
-        --json $W/res/dp_fourmi_np${n}_$prio.json 2>&1 | grep -vE "^\[" | tail -8 | cut -c1-400
-    done
-  done
+  # Where the weak-scaling loss comes from: stream priority, bucket size, and 4 independent runs.
+  mode_mix_test
+  SWEEP=1 dp_sweep parallel.comm_priority=high high
+  dp_sweep parallel.comm_priority=normal normal
+  dp_sweep parallel.bucket_mb=100 bucket100 4
   step "fourmi, 4 independent single-GPU processes at once (no communication)"
   for g in 0 1 2 3; do
     CUDA_VISIBLE_DEVICES=$g timeout 120 $DP --configs $CFGS --json $W/res/dp_independent_gpu$g.json > $W/res/dp_independent_gpu$g.log 2>&1 &
   done
   wait
   grep -h '^{' $W/res/dp_independent_gpu*.log | cut -c1-200
-  for n in 1 4; do
-    step "fourmi np $n, cuBLAS batched GEMM for the mode mixing (run.mix_kernel=false)"
-    timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set run.mix_kernel=false --json $W/res/dp_fourmi_np${n}_cublasmix.json 2>&1 \
-      | grep '^{' | cut -c1-300
-  done
-  step "fourmi np 4, parallel.bucket_mb=100"
-  timeout 120 "${MPIRUN[@]}" -np 4 $DP --configs $CFGS --set parallel.bucket_mb=100 --json $W/res/dp_fourmi_np4_bucket100.json 2>&1 \
-    | grep '^{' | cut -c1-300
-  step "raw NCCL all-reduce (torch.distributed), 4 GPUs"
-  timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
-    2>&1 | grep '^{' | tail -5 | cut -c1-200
-  for n in 1 2 4; do
-    step "DDP np $n"
-    timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
-      --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
-  done
+  raw_nccl
+  ddp_sweep
 fi
 
 if [ "$PHASE" = final ]; then
   # The FNO-2D `large` roofline profile with the defaults, Nsight Compute on the kernel path, and
   # the cold-cache reader next to the disk's own direct-I/O read rate.
-  step "fourmi bench peak"
-  timeout 120 $F bench peak --out runs/peaks-cuda.json 2>&1 | tail -7 | tee res/peak.log
-  cp runs/peaks-cuda.json res/ 2>/dev/null
+  peaks
   darcy256
-  L=(--set data.train=data/darcy256-train --set data.test=data/darcy256-test --set data.prefetch=8
-     --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.peaks=$W/runs/peaks-cuda.json)
-  step "profiled FNO-2D large, 1 GPU, defaults (every op every profiled step)"
-  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
-    --set profile.sample_ops=false --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=large-1gpu 2>&1 \
-    | grep -E "profile:|error" | tee -a res/profile_large.log
-  $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -2
-  cp -r runs/large-1gpu/profile res/profile-large/rank-files
-  for mk in true false; do
-    step "Nsight Compute: GEMM-like kernel FLOPs of one training step + one evaluation forward (TF32 off, run.mix_kernel=$mk)"
-    NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
-        --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false --set run.mix_kernel=$mk)
-    timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-$mk --set profile.enabled=true --set profile.sample_ops=false \
-      --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref_$mk.log 2>&1
-    cp runs/ncu-ref-$mk/profile/rank-00000.json res/ncu_ref_profile_$mk.json
-    timeout 200 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
-      --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
-      --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run-$mk > res/ncu_raw_$mk.csv 2> res/ncu_stderr_$mk.log
-    python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw_$mk.csv res/ncu_ref_profile_$mk.json --out res/ncu_gemm_flops_mix$mk.json \
-      --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes), run.mix_kernel=$mk" \
-      --command "bash bench/gpu_profile_scaling.sh final \$OUT (the 'Nsight Compute' step)" 2>&1 | tee -a res/ncu_summary.txt
-  done
+  profile_large
+  ncu_compare true
+  ncu_compare false
   step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
   timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
   step "the disk's direct-I/O read rate over the shard files (8 readers at once, page cache bypassed)"
@@ -316,37 +283,19 @@ PY
 fi
 
 if [ "$PHASE" = mixbench ]; then
-  step "GPU tests: the mode-mixing kernel (every variant) against cuBLAS's batched GEMM"
-  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
+  mode_mix_test
   step "mode-mixing products: cuBLAS against the kernel's variants"
   $REPO/build-gpu/bin/fourmi-bench-mix --json $W/res/mode_mix.json | cut -c1-260
 fi
 
 if [ "$PHASE" = dpmix ]; then
-  # Weak scaling with the mode mixing on fourmi's kernel and on cuBLAS, bf16 gradient compression,
-  # and DDP, all in one run.
-  step "GPU test: the mode-mixing kernel against cuBLAS's batched GEMM (values and gradients)"
-  $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
-  DP=$REPO/build-gpu/bin/fourmi-bench-dp
-  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
-  CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
-  for mk in true false; do
-    for n in 1 2 4; do
-      step "fourmi np $n, run.mix_kernel=$mk"
-      extra=(); [ $n = 4 ] && [ $mk = true ] && extra=(--allreduce)
-      timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set run.mix_kernel=$mk "${extra[@]}" \
-        --json $W/res/dpmix_fourmi_np${n}_mix$mk.json 2>&1 | grep '^{' | cut -c1-200
-    done
-  done
-  step "fourmi np 4, parallel.bf16_compress=true"
-  timeout 120 "${MPIRUN[@]}" -np 4 $DP --configs $CFGS --set parallel.bf16_compress=true --json $W/res/dpmix_fourmi_np4_bf16.json 2>&1 \
-    | grep '^{' | cut -c1-200
-  timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
-    2>&1 | grep '^{' | tail -5 | cut -c1-200
-  for n in 1 2 4; do
-    step "DDP np $n"
-    timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
-      --json $W/res/ddp_np$n.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
-  done
+  # Weak scaling with the mode mixing on cuBLAS (default) and on fourmi's kernel, bf16 gradient
+  # compression, DDP and raw NCCL, all in one command: bench/results/dp_scaling.json.
+  mode_mix_test
+  SWEEP=1 dp_sweep run.mix_kernel=false mixfalse
+  dp_sweep run.mix_kernel=true mixtrue
+  dp_sweep parallel.bf16_compress=true bf16 4
+  raw_nccl
+  ddp_sweep
 fi
 done
