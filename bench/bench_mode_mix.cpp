@@ -107,6 +107,13 @@ int main(int argc, char** argv) {
       at::globalContext().setAllowTF32CuBLAS(true);
       if (cublas_only) continue;
       torch::Tensor c = torch::empty({s.modes, p.m, p.n}, opts);
+      {
+        kernels::BatchedComplexGemm g{s.modes,        p.m, p.n, p.k, p.a.data_ptr(), p.a.numel() / s.modes, p.a_m, p.a_k, p.conj_a,
+                                      p.b.data_ptr(), p.b.numel() / s.modes, p.b_k, p.b_n, p.conj_b, c.data_ptr(), 0, /*tf32=*/true};
+        auto stream = c10::cuda::getCurrentCUDAStream().stream();
+        double ms = time_ms([&] { kernels::batched_complex_gemm(g, stream); }, iters);
+        report("fourmi kernel TF32 tensor cores (wmma 16x64 tile)", ms, rel_to_ref(c));
+      }
       for (int v = 0; v < kernels::kComplexGemmVariants; ++v) {
         kernels::BatchedComplexGemm g{s.modes,        p.m, p.n, p.k, p.a.data_ptr(), p.a.numel() / s.modes, p.a_m, p.a_k, p.conj_a,
                                       p.b.data_ptr(), p.b.numel() / s.modes, p.b_k, p.b_n, p.conj_b, c.data_ptr(), v};

@@ -282,6 +282,16 @@ PY
   done
 fi
 
+if [ "$PHASE" = mix1 ]; then
+  # The mode-mixing kernel on one GPU: tests, the product benchmark, and the training step on each path.
+  mode_mix_test
+  $REPO/build-gpu/bin/fourmi-bench-mix --json $W/res/mode_mix.json | cut -c1-200
+  for mk in false true; do
+    step "fourmi 1 GPU, run.mix_kernel=$mk"
+    timeout 120 $DP --configs $CFGS --set run.mix_kernel=$mk --json $W/res/dp_fourmi_np1_mix$mk.json 2>&1 | grep '^{' | cut -c1-200
+  done
+fi
+
 if [ "$PHASE" = mixbench ]; then
   mode_mix_test
   step "mode-mixing products: cuBLAS against the kernel's variants"

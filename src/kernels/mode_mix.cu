@@ -8,6 +8,7 @@
 // all threads of a warp at once (a broadcast). Rows, columns and k past the matrix edge are
 // predicated off, so the kernel executes exactly 8·m·n·k flops.
 #include <cuda_runtime.h>
+#include <mma.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -102,6 +103,98 @@ __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedCom
 }
 
 
+// TF32 tensor-core path: one block of 4 warps computes a 16 x 64 tile of C, each warp a 16 x 16
+// tile, as Cr = Ar Br - Ai Bi and Ci = Ar Bi + Ai Br with wmma m16n16k8 (TF32 inputs, fp32
+// accumulation). Chunks of 32 along k are staged in shared memory as separate real and imaginary
+// planes (conjugation applied while staging); values past the edges are staged as zeros.
+constexpr int kWmmaM = 16, kWmmaN = 64, kWmmaK = 32, kWmmaThreads = 128;
+
+__global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComplexGemm g) {
+  using namespace nvcuda;
+  constexpr int lda = kWmmaK + 4, ldb = kWmmaN + 4;  // multiples of 4 floats, as wmma needs
+  __shared__ __align__(32) float a_re[kWmmaM * lda], a_im[kWmmaM * lda];
+  __shared__ __align__(32) float b_re[kWmmaK * ldb], b_im[kWmmaK * ldb];
+  const auto* a = static_cast<const float2*>(g.a);
+  const auto* b = static_cast<const float2*>(g.b);
+  auto* c = static_cast<float2*>(g.c);
+  const int64_t t = blockIdx.z;
+  const int tid = threadIdx.x, warp = tid / 32;
+  const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kWmmaN, m_base = static_cast<int64_t>(blockIdx.y) * kWmmaM;
+  const float2* a_t = a + t * g.a_batch;
+  const float2* b_t = b + t * g.b_batch;
+  const bool b_along_n = g.b_n == 1, a_along_k = g.a_k == 1;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc_re, acc_im;
+  wmma::fill_fragment(acc_re, 0.f);
+  wmma::fill_fragment(acc_im, 0.f);
+  for (int64_t k0 = 0; k0 < g.k; k0 += kWmmaK) {
+    for (int e = tid; e < kWmmaM * kWmmaK; e += kWmmaThreads) {
+      const int mm = a_along_k ? e / kWmmaK : e % kWmmaM;
+      const int kk = a_along_k ? e % kWmmaK : e / kWmmaM;
+      const int64_t gm = m_base + mm, gk = k0 + kk;
+      const float2 v = (gm < g.m && gk < g.k) ? load(a_t + gm * g.a_m + gk * g.a_k, g.conj_a) : make_float2(0.f, 0.f);
+      a_re[mm * lda + kk] = v.x;
+      a_im[mm * lda + kk] = v.y;
+    }
+    for (int e = tid; e < kWmmaK * kWmmaN; e += kWmmaThreads) {
+      const int kk = b_along_n ? e / kWmmaN : e % kWmmaK;
+      const int nn = b_along_n ? e % kWmmaN : e / kWmmaK;
+      const int64_t gk = k0 + kk, gn = n_base + nn;
+      const float2 v = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
+      b_re[kk * ldb + nn] = v.x;
+      b_im[kk * ldb + nn] = v.y;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kWmmaK; kk += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> ar, ai, ai_neg;
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> br, bi;
+      wmma::load_matrix_sync(ar, a_re + kk, lda);
+      wmma::load_matrix_sync(ai, a_im + kk, lda);
+      wmma::load_matrix_sync(br, b_re + kk * ldb + warp * 16, ldb);
+      wmma::load_matrix_sync(bi, b_im + kk * ldb + warp * 16, ldb);
+#pragma unroll
+      for (int i = 0; i < ar.num_elements; ++i) {
+        ar.x[i] = wmma::__float_to_tf32(ar.x[i]);
+        ai.x[i] = wmma::__float_to_tf32(ai.x[i]);
+        ai_neg.x[i] = -ai.x[i];
+      }
+#pragma unroll
+      for (int i = 0; i < br.num_elements; ++i) {
+        br.x[i] = wmma::__float_to_tf32(br.x[i]);
+        bi.x[i] = wmma::__float_to_tf32(bi.x[i]);
+      }
+      wmma::mma_sync(acc_re, ar, br, acc_re);
+      wmma::mma_sync(acc_re, ai_neg, bi, acc_re);
+      wmma::mma_sync(acc_im, ar, bi, acc_im);
+      wmma::mma_sync(acc_im, ai, br, acc_im);
+    }
+    __syncthreads();
+  }
+  // Through shared memory (the B planes are free now) to interleaved, coalesced complex stores.
+  wmma::store_matrix_sync(b_re + warp * 16, acc_re, ldb, wmma::mem_row_major);
+  wmma::store_matrix_sync(b_im + warp * 16, acc_im, ldb, wmma::mem_row_major);
+  __syncthreads();
+  float2* c_t = c + t * g.m * g.n;
+  for (int e = tid; e < kWmmaM * kWmmaN; e += kWmmaThreads) {
+    const int mm = e / kWmmaN, nn = e % kWmmaN;
+    const int64_t gm = m_base + mm, gn = n_base + nn;
+    if (gm < g.m && gn < g.n) c_t[gm * g.n + gn] = make_float2(b_re[mm * ldb + nn], b_im[mm * ldb + nn]);
+  }
+}
+
+void launch_tf32(const BatchedComplexGemm& g, cudaStream_t stream) {
+  for (int64_t first = 0; first < g.batch; first += 65535) {
+    BatchedComplexGemm part = g;
+    part.batch = std::min<int64_t>(65535, g.batch - first);
+    part.a = static_cast<const float2*>(g.a) + first * g.a_batch;
+    part.b = static_cast<const float2*>(g.b) + first * g.b_batch;
+    part.c = static_cast<float2*>(g.c) + first * g.m * g.n;
+    dim3 grid(static_cast<unsigned>((g.n + kWmmaN - 1) / kWmmaN), static_cast<unsigned>((g.m + kWmmaM - 1) / kWmmaM),
+              static_cast<unsigned>(part.batch));
+    batched_cgemm_tf32<<<grid, kWmmaThreads, 0, stream>>>(part);
+  }
+}
+
 template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
 void launch(const BatchedComplexGemm& g, cudaStream_t stream) {
   constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread;
@@ -131,7 +224,10 @@ const char* complex_gemm_variant_name(int variant) {
 void batched_complex_gemm(const BatchedComplexGemm& g, void* stream_ptr) {
   if (g.batch == 0 || g.m == 0 || g.n == 0) return;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  switch (g.variant) {
+  if (g.tf32) {
+    launch_tf32(g, stream);
+  } else {
+    switch (g.variant) {
     case 0: launch<32, 2, 4, 4>(g, stream); break;
     case 1: launch<16, 4, 4, 4>(g, stream); break;
     case 2: launch<32, 2, 2, 8>(g, stream); break;
@@ -139,6 +235,7 @@ void batched_complex_gemm(const BatchedComplexGemm& g, void* stream_ptr) {
     case 4: launch<32, 2, 8, 4>(g, stream); break;
     case 5: launch<64, 1, 4, 4>(g, stream); break;
     default: throw std::invalid_argument("batched_complex_gemm: unknown variant " + std::to_string(g.variant));
+    }
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) throw std::runtime_error(std::string("batched_complex_gemm: launch failed: ") + cudaGetErrorString(err));

@@ -16,9 +16,11 @@ namespace fourmi::models {
 namespace {
 
 std::atomic<bool> g_use_kernel{false};
-// Thread-tile variant of the kernel per product (kernels::complex_gemm_variant_name); -1 runs the
-// product on cuBLAS instead. The fastest variants on an H200 (bench/results/mode_mix_h200.json):
-// 64x1 by 4x4 for the products with 16 rows, 32x2 by 8x4 for the weight gradient.
+// Thread-tile variant of the kernel's fp32 path per product (kernels::complex_gemm_variant_name);
+// -1 runs the product on cuBLAS instead. The fastest variants on an H200
+// (bench/results/mode_mix_h200.json): 64x1 by 4x4 for the products with 16 rows, 32x2 by 8x4 for
+// the weight gradient. With TF32 allowed (run.tf32, the switch cuBLAS obeys too) the kernel's
+// tensor-core path runs instead.
 constexpr int kForwardVariant = 5, kInputGradVariant = 5, kWeightGradVariant = 4;
 
 #ifdef FOURMI_HAVE_CUDA_KERNELS
@@ -28,7 +30,8 @@ torch::Tensor complex_gemm(int variant, const torch::Tensor& a, int64_t a_m, int
   const int64_t batch = a.size(0);
   torch::Tensor c = torch::empty({batch, m, n}, a.options());
   kernels::BatchedComplexGemm g{batch,        m, n,   k,  a.data_ptr(), a.numel() / std::max<int64_t>(batch, 1), a_m, a_k, conj_a,
-                                b.data_ptr(), b.numel() / std::max<int64_t>(batch, 1), b_k, b_n, conj_b, c.data_ptr(), variant};
+                                b.data_ptr(), b.numel() / std::max<int64_t>(batch, 1), b_k, b_n, conj_b, c.data_ptr(), variant,
+                                /*tf32=*/at::globalContext().allowTF32CuBLAS()};
   c10::cuda::CUDAGuard guard(a.device());
   kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream(a.device().index()).stream());
   return c;

@@ -85,4 +85,32 @@ TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
     }
   }
 }
+
+// The tensor-core path (TF32 inputs, fp32 accumulation) against the fp32 product: TF32 keeps 10
+// mantissa bits, so the products agree to about 1e-3 relative.
+TEST(ModeMixKernel, Tf32PathMatchesFp32ProductToTf32Precision) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
+  const int64_t t = 9, b = 19, ci = 70, co = 37;
+  torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
+  struct Case {
+    torch::Tensor a, bm, ref;
+    int64_t a_m, a_k, b_k, b_n, m, n, k;
+    bool conj_a, conj_b;
+  };
+  const Case cases[] = {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
+                        {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
+                        {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
+  for (size_t k = 0; k < 3; ++k) {
+    const Case& c = cases[k];
+    torch::Tensor out = torch::empty({t, c.m, c.n}, opts);
+    fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
+                                          c.bm.data_ptr(), c.bm.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), 0, /*tf32=*/true};
+    fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
+    const double r = rel(out, c.ref);
+    EXPECT_LT(r, 5e-3) << "product " << k;
+    EXPECT_GT(r, 0.0) << "product " << k << ": TF32 rounding should show";
+  }
+}
 #endif

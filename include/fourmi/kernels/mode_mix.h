@@ -26,6 +26,7 @@ struct BatchedComplexGemm {
   bool conj_b;
   void* c;  // contiguous [batch, m, n]
   int variant = 0;  // thread-tile shape, 0 .. kComplexGemmVariants-1 (complex_gemm_variant_name)
+  bool tf32 = false;  // TF32 tensor cores (wmma, inputs rounded to TF32) instead of fp32 FMAs; ignores variant
 };
 
 constexpr int kComplexGemmVariants = 6;
