@@ -17,11 +17,12 @@ namespace {
 
 std::atomic<bool> g_use_kernel{false};
 // Thread-tile variant of the kernel's fp32 path per product (kernels::complex_gemm_variant_name);
-// -1 runs the product on cuBLAS instead. The fastest variants on an H200
-// (bench/results/mode_mix_h200.json): 64x1 by 4x4 for the products with 16 rows, 32x2 by 8x4 for
-// the weight gradient. With TF32 allowed (run.tf32, the switch cuBLAS obeys too) the kernel's
-// tensor-core path runs instead.
-constexpr int kForwardVariant = 5, kInputGradVariant = 5, kWeightGradVariant = 4;
+// -1 runs the product on cuBLAS instead. The products with the batch as rows (x·w, dy·w^H) are the
+// ones cuBLAS pads (16 rows in 32-row tiles); the weight gradient x^H·dy has Cin rows, which cuBLAS
+// tiles without padding (1.05x the useful flops, bench/results/ncu_gemm_flops.json) and runs faster
+// than the kernel, so it stays on cuBLAS. With TF32 allowed (run.tf32, the switch cuBLAS obeys
+// too) the kernel's tensor-core path runs instead of the fp32 variant.
+constexpr int kForwardVariant = 5, kInputGradVariant = 5, kWeightGradVariant = -1;
 
 #ifdef FOURMI_HAVE_CUDA_KERNELS
 // C = opA(A) · opB(B) per batch entry; A, B contiguous complex64 with the given layouts.
