@@ -57,18 +57,13 @@ __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedCom
   for (int64_t k0 = 0; k0 < g.k; k0 += kChunkK) {
     // Stage B[k0 .. +16, n_base .. +64] and A[m_base .. +16, k0 .. +16], each read along its
     // contiguous index.
-    static_assert(kChunkK * kTileN % kThreads == 0 && kTileM * kChunkK % kThreads == 0, "staging divides evenly");
-#pragma unroll
-    for (int i = 0; i < kChunkK * kTileN / kThreads; ++i) {  // fixed trip count: loads unrolled and in flight together
-      const int e = tid + i * kThreads;
+    for (int e = tid; e < kChunkK * kTileN; e += kThreads) {
       const int kk = b_along_n ? e / kTileN : e % kChunkK;
       const int nn = b_along_n ? e % kTileN : e / kChunkK;
       const int64_t gk = k0 + kk, gn = n_base + nn;
       tile_b[kk][nn] = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
     }
-#pragma unroll
-    for (int i = 0; i < kTileM * kChunkK / kThreads; ++i) {
-      const int e = tid + i * kThreads;
+    for (int e = tid; e < kTileM * kChunkK; e += kThreads) {
       const int mm = a_along_k ? e / kChunkK : e % kTileM;
       const int kk = a_along_k ? e % kChunkK : e / kTileM;
       const int64_t gm = m_base + mm, gk = k0 + kk;
@@ -132,9 +127,7 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
   wmma::fill_fragment(acc_re, 0.f);
   wmma::fill_fragment(acc_im, 0.f);
   for (int64_t k0 = 0; k0 < g.k; k0 += kWmmaK) {
-#pragma unroll
-    for (int i = 0; i < kWmmaM * kWmmaK / kWmmaThreads; ++i) {  // fixed trip counts: loads in flight together
-      const int e = tid + i * kWmmaThreads;
+    for (int e = tid; e < kWmmaM * kWmmaK; e += kWmmaThreads) {
       const int mm = a_along_k ? e / kWmmaK : e % kWmmaM;
       const int kk = a_along_k ? e % kWmmaK : e / kWmmaM;
       const int64_t gm = m_base + mm, gk = k0 + kk;
@@ -142,9 +135,7 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
       a_re[mm * lda + kk] = v.x;
       a_im[mm * lda + kk] = v.y;
     }
-#pragma unroll
-    for (int i = 0; i < kWmmaK * kWmmaN / kWmmaThreads; ++i) {
-      const int e = tid + i * kWmmaThreads;
+    for (int e = tid; e < kWmmaK * kWmmaN; e += kWmmaThreads) {
       const int kk = b_along_n ? e / kWmmaN : e % kWmmaK;
       const int nn = b_along_n ? e % kWmmaN : e / kWmmaK;
       const int64_t gk = k0 + kk, gn = n_base + nn;
