@@ -292,6 +292,11 @@ if [ "$PHASE" = mix1 ]; then
   done
 fi
 
+if [ "$PHASE" = ncukernel ]; then
+  darcy256
+  ncu_compare true
+fi
+
 if [ "$PHASE" = mixbench ]; then
   mode_mix_test
   step "mode-mixing products: cuBLAS against the kernel's variants"
