@@ -293,6 +293,7 @@ if [ "$PHASE" = mix1 ]; then
 fi
 
 if [ "$PHASE" = ncukernel ]; then
+  peaks
   darcy256
   ncu_compare true
 fi
