@@ -1,12 +1,14 @@
 // mode_mix.cu — batched small complex GEMM for the spectral layers' per-mode channel mixing.
 //
-// One block computes a 16 x 64 tile of C for one batch entry (mode): 32 threads along n and
-// 4 along m, each thread 4 rows of two columns (n and n + 32), in registers. The k loop runs over chunks of 16;
-// a chunk of B (16 x 64) and of A (16 x 16) is staged in shared memory with reads along whichever
-// index is contiguous, so the forward (w[t] read along Cout), the input gradient (w[t] read along
-// Cin) and the weight gradient (x[t] read along Cin) all load coalesced. A's values are read by
-// all threads of a warp at once (a broadcast). Rows, columns and k past the matrix edge are
-// predicated off, so the kernel executes exactly 8·m·n·k flops.
+// fp32 path (batched_cgemm, six thread-tile variants): a block computes a tile of C for one batch
+// entry (mode), each thread a few rows of one or two columns in registers. The k loop runs over
+// chunks of 16; a chunk of B and of A is staged in shared memory with reads along whichever index
+// is contiguous, so the forward (w[t] read along Cout), the input gradient (w[t] read along Cin)
+// and the weight gradient (x[t] read along Cin) all load coalesced. A's values are read by all
+// threads of a warp at once (a broadcast). Rows, columns and k past the matrix edge are predicated
+// off, so this path executes exactly 8·m·n·k flops.
+//
+// TF32 path (batched_cgemm_tf32): wmma tensor-core tiles, described above the kernel.
 #include <cuda_runtime.h>
 #include <mma.h>
 

@@ -3,8 +3,9 @@
 // For every retained mode t, out[t] = x[t] · w[t] with x [T, B, Cin], w [T, Cin, Cout] and
 // out [T, B, Cout] complex64. cuBLAS's batched complex GEMM tiles the B rows in blocks of 32,
 // so with the FNO's small per-GPU batches (16 in `large`) half of the multiply-adds it issues
-// are padding; this kernel issues exactly 8·B·Cin·Cout flops per mode, in forward and in both
-// backward products, which is what the profile's analytic counts assume.
+// are padding; this kernel's fp32 path issues exactly 8·B·Cin·Cout flops per mode, which is what
+// the profile's analytic counts assume. Its TF32 path uses wmma 16x16x8 tiles, which a batch of
+// 16 rows fills exactly.
 //
 // Contract: the functions take raw device pointers and run on `stream` (the caller's current
 // stream); they do not synchronise. Compiled only in CUDA builds (FOURMI_HAVE_CUDA_KERNELS).

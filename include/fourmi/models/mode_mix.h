@@ -2,11 +2,12 @@
 //
 // mode_mix(x, w) returns out[t] = x[t] · w[t] for x [T, B, Cin] complex64 and the layer's real
 // weight [T, Cin, Cout, 2] viewed as complex. On CUDA tensors of a build with fourmi's kernels,
-// after set_mode_mix_kernel(true) (`run.mix_kernel: true`), it runs kernels/mode_mix.h in forward
-// and backward; otherwise (the default) torch::bmm. cuBLAS is faster (TF32 tensor cores, about
-// 2x on the FNO-2D `large` shapes, bench/results/mode_mix_h200.json); the kernel executes
-// exactly the useful arithmetic, so its profile's FLOP counts are what the hardware does. Both give the same values and gradients (complex autograd's
-// convention: dx = dout · w^H, dw = x^H · dout).
+// after set_mode_mix_kernel(true) (`run.mix_kernel: true`), the forward and the input gradient
+// run on kernels/mode_mix.h (TF32 tensor cores when cuBLAS may use TF32, fp32 FMAs otherwise) and
+// the weight gradient on cuBLAS; otherwise (the default) all three on torch::bmm. cuBLAS is a
+// little faster (bench/results/mode_mix_h200.json); the kernel executes exactly the useful
+// arithmetic, so the profile's FLOP counts are what the hardware does. Both give the same values
+// and gradients (complex autograd's convention: dx = dout · w^H, dw = x^H · dout).
 #pragma once
 
 #include <torch/types.h>
