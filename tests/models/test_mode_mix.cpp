@@ -88,11 +88,15 @@ TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
 
 // The tensor-core path (TF32 inputs, fp32 accumulation) against the fp32 product: TF32 keeps 10
 // mantissa bits, so the products agree to about 1e-3 relative.
-TEST(ModeMixKernel, Tf32PathMatchesFp32ProductToTf32Precision) {
+// Shapes: (modes, batch, Cin, Cout). The first is aligned for the interleaved-blocks kernel
+// (rows a multiple of 16, k <= 64) with a partial 64-column block; the second takes the planar one.
+class ModeMixTf32 : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
+
+TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
   at::globalContext().setAllowTF32CuBLAS(false);
   auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
-  const int64_t t = 9, b = 19, ci = 70, co = 37;
+  const auto [t, b, ci, co] = GetParam();
   torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
   struct Case {
     torch::Tensor a, bm, ref;
@@ -113,4 +117,7 @@ TEST(ModeMixKernel, Tf32PathMatchesFp32ProductToTf32Precision) {
     EXPECT_GT(r, 0.0) << "product " << k << ": TF32 rounding should show";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixTf32,
+                         ::testing::Values(std::make_tuple(5, 32, 64, 104), std::make_tuple(9, 19, 70, 37)));
 #endif
