@@ -88,8 +88,9 @@ TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
 
 // The tensor-core path (TF32 inputs, fp32 accumulation) against the fp32 product: TF32 keeps 10
 // mantissa bits, so the products agree to about 1e-3 relative.
-// Shapes: (modes, batch, Cin, Cout). The first is aligned for the interleaved-blocks kernel
-// (rows a multiple of 16, k <= 64) with a partial 64-column block; the second takes the planar one.
+// Shapes: (modes, batch, Cin, Cout). The first runs x.w and dy.w^H on the interleaved-blocks kernel
+// (rows a multiple of 16, k <= 64, partial 64-column blocks); the second x.w on it and dy.w^H
+// (k = 104) on the planar one; the third everything on the planar one.
 class ModeMixTf32 : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
 
 TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
@@ -119,5 +120,5 @@ TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixTf32,
-                         ::testing::Values(std::make_tuple(5, 32, 64, 104), std::make_tuple(9, 19, 70, 37)));
+                         ::testing::Values(std::make_tuple(5, 32, 48, 56), std::make_tuple(5, 32, 64, 104), std::make_tuple(9, 19, 70, 37)));
 #endif
