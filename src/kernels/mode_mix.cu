@@ -8,13 +8,11 @@
 // threads of a warp at once (a broadcast). Rows, columns and k past the matrix edge are predicated
 // off, so this path executes exactly 8·m·n·k flops.
 //
-// TF32 paths (batched_cgemm_tf32_blocks for the FNO's aligned shapes, batched_cgemm_tf32 for the
-// rest): wmma tensor-core tiles, described above each kernel.
+// TF32 path (batched_cgemm_tf32): wmma tensor-core tiles, described above the kernel.
 #include <cuda_runtime.h>
 #include <mma.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -186,83 +184,6 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
   }
 }
 
-// TF32 path for the FNO's common shapes (rows a multiple of 16, k <= 64, A read along k): the
-// complex product as one real GEMM over interleaved data, C_ri[m, 2n+c] = A_ri[m, :] · B'[:, 2n+c],
-// where A_ri is A's memory read as reals [M, 2K] and B' expands each b_kn into the 2 x 2 block
-// [[re, im], [-im, re]]. A is loaded by wmma straight from global memory and C stored straight to
-// it (both already interleaved); only B' (2K x 128 reals per block) goes through shared memory.
-// One block per (mode, 64 columns), 8 warps of 16 real columns each, looping over 16-row tiles.
-constexpr int kBlockN = 64, kBlockMaxK = 64, kBlockThreads = 256, kBlockLdb = 2 * kBlockN + 8;
-
-__global__ void __launch_bounds__(kBlockThreads) batched_cgemm_tf32_blocks(BatchedComplexGemm g) {
-  using namespace nvcuda;
-  extern __shared__ __align__(32) float b2[];  // [2K][kBlockLdb]
-  const auto* a = static_cast<const float2*>(g.a);
-  const auto* b = static_cast<const float2*>(g.b);
-  auto* c = static_cast<float2*>(g.c);
-  const int64_t t = blockIdx.z;
-  const int tid = threadIdx.x, warp = tid / 32;
-  const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kBlockN;
-  const float2* a_t = a + t * g.a_batch;
-  const float2* b_t = b + t * g.b_batch;
-  const int k = static_cast<int>(g.k);
-  const bool b_along_n = g.b_n == 1;
-  for (int e = tid; e < k * kBlockN; e += kBlockThreads) {
-    const int kk = b_along_n ? e / kBlockN : e % k;
-    const int nn = b_along_n ? e % kBlockN : e / k;
-    const int64_t gn = n_base + nn;
-    const float2 v = gn < g.n ? load(b_t + kk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
-    float* r0 = b2 + (2 * kk) * kBlockLdb + 2 * nn;
-    r0[0] = v.x;
-    r0[1] = v.y;
-    r0[kBlockLdb] = -v.y;
-    r0[kBlockLdb + 1] = v.x;
-  }
-  __syncthreads();
-  const int64_t col = n_base + warp * 8;  // this warp's first complex column
-  if (col >= g.n) return;
-  const auto* a_real = reinterpret_cast<const float*>(a_t);
-  auto* c_real = reinterpret_cast<float*>(c + t * g.m * g.n);
-  for (int64_t m0 = 0; m0 < g.m; m0 += 16) {
-    wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
-    wmma::fill_fragment(acc, 0.f);
-    for (int k8 = 0; k8 < 2 * k; k8 += 8) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fb;
-      wmma::load_matrix_sync(fa, a_real + m0 * 2 * g.a_m + k8, static_cast<unsigned>(2 * g.a_m));
-      wmma::load_matrix_sync(fb, b2 + k8 * kBlockLdb + warp * 16, kBlockLdb);
-#pragma unroll
-      for (int i = 0; i < fa.num_elements; ++i) fa.x[i] = wmma::__float_to_tf32(fa.x[i]);
-#pragma unroll
-      for (int i = 0; i < fb.num_elements; ++i) fb.x[i] = wmma::__float_to_tf32(fb.x[i]);
-      wmma::mma_sync(acc, fa, fb, acc);
-    }
-    wmma::store_matrix_sync(c_real + m0 * 2 * g.n + 2 * col, acc, static_cast<unsigned>(2 * g.n), wmma::mem_row_major);
-  }
-}
-
-bool blocks_path_fits(const BatchedComplexGemm& g) {
-  auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 32 == 0; };
-  return g.a_k == 1 && !g.conj_a && g.m % 16 == 0 && g.k % 4 == 0 && g.k <= kBlockMaxK && g.n % 8 == 0 && g.a_m % 4 == 0 &&
-         g.a_batch % 4 == 0 && (g.m * g.n) % 4 == 0 && aligned(g.a) && aligned(g.c);
-}
-
-void launch_tf32_blocks(const BatchedComplexGemm& g, cudaStream_t stream) {
-  const int smem = static_cast<int>(2 * g.k * kBlockLdb * sizeof(float));
-  static const cudaError_t attr = cudaFuncSetAttribute(batched_cgemm_tf32_blocks, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                       static_cast<int>(2 * kBlockMaxK * kBlockLdb * sizeof(float)));
-  if (attr != cudaSuccess) throw std::runtime_error(std::string("batched_complex_gemm: ") + cudaGetErrorString(attr));
-  for (int64_t first = 0; first < g.batch; first += 65535) {
-    BatchedComplexGemm part = g;
-    part.batch = std::min<int64_t>(65535, g.batch - first);
-    part.a = static_cast<const float2*>(g.a) + first * g.a_batch;
-    part.b = static_cast<const float2*>(g.b) + first * g.b_batch;
-    part.c = static_cast<float2*>(g.c) + first * g.m * g.n;
-    dim3 grid(static_cast<unsigned>((g.n + kBlockN - 1) / kBlockN), 1, static_cast<unsigned>(part.batch));
-    batched_cgemm_tf32_blocks<<<grid, kBlockThreads, smem, stream>>>(part);
-  }
-}
-
 void launch_tf32(const BatchedComplexGemm& g, cudaStream_t stream) {
   for (int64_t first = 0; first < g.batch; first += 65535) {
     BatchedComplexGemm part = g;
@@ -305,9 +226,7 @@ const char* complex_gemm_variant_name(int variant) {
 void batched_complex_gemm(const BatchedComplexGemm& g, void* stream_ptr) {
   if (g.batch == 0 || g.m == 0 || g.n == 0) return;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  if (g.tf32 && blocks_path_fits(g)) {
-    launch_tf32_blocks(g, stream);
-  } else if (g.tf32) {
+  if (g.tf32) {
     launch_tf32(g, stream);
   } else {
     switch (g.variant) {

@@ -88,9 +88,8 @@ TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
 
 // The tensor-core path (TF32 inputs, fp32 accumulation) against the fp32 product: TF32 keeps 10
 // mantissa bits, so the products agree to about 1e-3 relative.
-// Shapes: (modes, batch, Cin, Cout). The first runs x.w and dy.w^H on the interleaved-blocks kernel
-// (rows a multiple of 16, k <= 64, partial 64-column blocks); the second x.w on it and dy.w^H
-// (k = 104) on the planar one; the third everything on the planar one.
+// Shapes: (modes, batch, Cin, Cout): whole 16-row tiles with partial 64-column tiles, k beyond one
+// 32-wide chunk, and edges that divide nothing.
 class ModeMixTf32 : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
 
 TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
