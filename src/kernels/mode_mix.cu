@@ -184,34 +184,31 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
   }
 }
 
-void launch_tf32(const BatchedComplexGemm& g, cudaStream_t stream) {
-  for (int64_t first = 0; first < g.batch; first += 65535) {
+// Launches `kernel` over every batch entry with `block` threads and a grid of tiles of
+// tile_m x tile_n; batch entries beyond gridDim.z's limit (65535) go in further launches.
+template <class Kernel>
+void launch_tiles(Kernel kernel, const BatchedComplexGemm& g, int tile_m, int tile_n, dim3 block, cudaStream_t stream) {
+  constexpr int64_t kMaxGridZ = 65535;
+  for (int64_t first = 0; first < g.batch; first += kMaxGridZ) {
     BatchedComplexGemm part = g;
-    part.batch = std::min<int64_t>(65535, g.batch - first);
+    part.batch = std::min<int64_t>(kMaxGridZ, g.batch - first);
     part.a = static_cast<const float2*>(g.a) + first * g.a_batch;
     part.b = static_cast<const float2*>(g.b) + first * g.b_batch;
     part.c = static_cast<float2*>(g.c) + first * g.m * g.n;
-    dim3 grid(static_cast<unsigned>((g.n + kWmmaN - 1) / kWmmaN), static_cast<unsigned>((g.m + kWmmaM - 1) / kWmmaM),
+    dim3 grid(static_cast<unsigned>((g.n + tile_n - 1) / tile_n), static_cast<unsigned>((g.m + tile_m - 1) / tile_m),
               static_cast<unsigned>(part.batch));
-    batched_cgemm_tf32<<<grid, kWmmaThreads, 0, stream>>>(part);
+    kernel<<<grid, block, 0, stream>>>(part);
   }
+}
+
+void launch_tf32(const BatchedComplexGemm& g, cudaStream_t stream) {
+  launch_tiles(batched_cgemm_tf32, g, kWmmaM, kWmmaN, dim3(kWmmaThreads), stream);
 }
 
 template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
 void launch(const BatchedComplexGemm& g, cudaStream_t stream) {
-  constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread;
-  dim3 block(kThreadsN, kThreadsM);
-  // Batch entries beyond gridDim.z's limit (65535) are launched in slices.
-  for (int64_t first = 0; first < g.batch; first += 65535) {
-    BatchedComplexGemm part = g;
-    part.batch = std::min<int64_t>(65535, g.batch - first);
-    part.a = static_cast<const float2*>(g.a) + first * g.a_batch;
-    part.b = static_cast<const float2*>(g.b) + first * g.b_batch;
-    part.c = static_cast<float2*>(g.c) + first * g.m * g.n;
-    dim3 grid(static_cast<unsigned>((g.n + kTileN - 1) / kTileN), static_cast<unsigned>((g.m + kTileM - 1) / kTileM),
-              static_cast<unsigned>(part.batch));
-    batched_cgemm<kThreadsN, kColsPerThread, kThreadsM, kRowsPerThread><<<grid, block, 0, stream>>>(part);
-  }
+  launch_tiles(batched_cgemm<kThreadsN, kColsPerThread, kThreadsM, kRowsPerThread>, g, kThreadsM * kRowsPerThread,
+               kThreadsN * kColsPerThread, dim3(kThreadsN, kThreadsM), stream);
 }
 
 }  // namespace

@@ -58,32 +58,45 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixShapes,
 
 #include "fourmi/kernels/mode_mix.h"
 
-// Every thread-tile variant of the kernel, on all three products (plain, conj-transposed B,
-// conj-transposed A), with edges that do not divide the tiles.
-TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
+namespace {
+
+// The three products of a layer (x.w, dy.w^H, x^H.dy) on random data of shape (modes, batch, Cin,
+// Cout), each with its cuBLAS fp32 reference and the layout the kernel is given.
+struct ProductCase {
+  torch::Tensor a, b, ref;
+  int64_t a_m, a_k, b_k, b_n, m, n, k;
+  bool conj_a, conj_b;
+};
+
+std::vector<ProductCase> three_products(int64_t t, int64_t b, int64_t ci, int64_t co) {
   at::globalContext().setAllowTF32CuBLAS(false);
   auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
-  const int64_t t = 13, b = 7, ci = 37, co = 70;
   torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
-  struct Case {
-    torch::Tensor a, bm, ref;
-    int64_t a_m, a_k, b_k, b_n, m, n, k;
-    bool conj_a, conj_b;
-  };
-  const Case cases[] = {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
-                        {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
-                        {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
-  for (int v = 0; v < fourmi::kernels::kComplexGemmVariants; ++v) {
-    for (size_t ci_ = 0; ci_ < 3; ++ci_) {
-      const Case& c = cases[ci_];
-      torch::Tensor out = torch::empty({t, c.m, c.n}, opts);
-      fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
-                                            c.bm.data_ptr(), c.bm.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), v};
-      fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
-      EXPECT_LT(rel(out, c.ref), 1e-5) << "variant " << fourmi::kernels::complex_gemm_variant_name(v) << ", product " << ci_;
-    }
-  }
+  return {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
+          {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
+          {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
+}
+
+torch::Tensor run_kernel(const ProductCase& c, int variant, bool tf32) {
+  const int64_t t = c.a.size(0);
+  torch::Tensor out = torch::empty({t, c.m, c.n}, c.a.options());
+  fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
+                                        c.b.data_ptr(), c.b.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), variant, tf32};
+  fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
+  return out;
+}
+
+}  // namespace
+
+// Every thread-tile variant of the kernel's fp32 path, on all three products (plain,
+// conj-transposed B, conj-transposed A), with edges that do not divide the tiles.
+TEST(ModeMixKernel, EveryVariantMatchesBatchedGemm) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
+  const auto cases = three_products(13, 7, 37, 70);
+  for (int v = 0; v < fourmi::kernels::kComplexGemmVariants; ++v)
+    for (size_t p = 0; p < cases.size(); ++p)
+      EXPECT_LT(rel(run_kernel(cases[p], v, false), cases[p].ref), 1e-5)
+          << "variant " << fourmi::kernels::complex_gemm_variant_name(v) << ", product " << p;
 }
 
 // The tensor-core path (TF32 inputs, fp32 accumulation) against the fp32 product: TF32 keeps 10
@@ -94,27 +107,12 @@ class ModeMixTf32 : public ::testing::TestWithParam<std::tuple<int64_t, int64_t,
 
 TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU here";
-  at::globalContext().setAllowTF32CuBLAS(false);
-  auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
   const auto [t, b, ci, co] = GetParam();
-  torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
-  struct Case {
-    torch::Tensor a, bm, ref;
-    int64_t a_m, a_k, b_k, b_n, m, n, k;
-    bool conj_a, conj_b;
-  };
-  const Case cases[] = {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
-                        {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
-                        {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
-  for (size_t k = 0; k < 3; ++k) {
-    const Case& c = cases[k];
-    torch::Tensor out = torch::empty({t, c.m, c.n}, opts);
-    fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
-                                          c.bm.data_ptr(), c.bm.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), 0, /*tf32=*/true};
-    fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
-    const double r = rel(out, c.ref);
-    EXPECT_LT(r, 5e-3) << "product " << k;
-    EXPECT_GT(r, 0.0) << "product " << k << ": TF32 rounding should show";
+  const auto cases = three_products(t, b, ci, co);
+  for (size_t p = 0; p < cases.size(); ++p) {
+    const double r = rel(run_kernel(cases[p], 0, true), cases[p].ref);
+    EXPECT_LT(r, 5e-3) << "product " << p;
+    EXPECT_GT(r, 0.0) << "product " << p << ": TF32 rounding should show";
   }
 }
 
