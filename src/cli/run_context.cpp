@@ -74,7 +74,6 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   at::globalContext().setAllowTF32CuBLAS(config.run.tf32);
   at::globalContext().setAllowTF32CuDNN(config.run.tf32);
   models::set_mode_mix_kernel(config.run.mix_kernel);
-  profile::set_spectral_mix_fp32(models::mode_mix_uses_kernel(device_));
 #if FOURMI_HAVE_C10_CUDA
   if (device_.is_cuda()) c10::cuda::set_device(device_.index());
 #endif

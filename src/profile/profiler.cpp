@@ -76,10 +76,7 @@ void hook_input_side(Profiler* profiler, int record, const torch::Tensor& in, co
   }
 }
 
-std::atomic<bool> g_mix_fp32{false};
-
 const char* precision_of(const std::string& kind, bool tf32_gemm) {
-  if (kind == "spectral_mix" && g_mix_fp32.load()) return "fp32";
   if (kind == "linear" || kind == "spectral_mix") return tf32_gemm ? "tf32" : "fp32";
   return "fp32";
 }
@@ -337,7 +334,6 @@ nlohmann::json Profiler::trace_events(int rank) const {
 }
 
 void set_check_finite(bool on) { g_check_finite.store(on); }
-void set_spectral_mix_fp32(bool on) { g_mix_fp32.store(on); }
 
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn) {

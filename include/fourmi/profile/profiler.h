@@ -117,9 +117,6 @@ class Profiler {
 // debug.check_finite: every op wrapped by profiled() checks its output (forward) and the gradient
 // it passes back (backward) for NaN/Inf and throws naming the first op that produced one.
 void set_check_finite(bool on);
-// Whether the spectral mixing runs in plain fp32 (fourmi's kernel) rather than as a TF32 GEMM,
-// for the precision (and so the ceiling) the roofline places it under.
-void set_spectral_mix_fp32(bool on);
 
 // Wraps fn(in) in the active profiler's run_op (and the finite checks when on), or just calls it.
 torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
