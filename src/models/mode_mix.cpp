@@ -16,22 +16,22 @@ namespace fourmi::models {
 namespace {
 
 std::atomic<bool> g_use_kernel{false};
-// Thread-tile variant of the kernel's fp32 path per product (kernels::complex_gemm_variant_name);
-// -1 runs the product on cuBLAS instead. The products with the batch as rows (x·w, dy·w^H) are the
-// ones cuBLAS pads (16 rows in 32-row tiles); the weight gradient x^H·dy has Cin rows, which cuBLAS
-// tiles without padding (1.05x the useful flops, bench/results/ncu_gemm_flops.json) and runs faster
-// than the kernel, so it stays on cuBLAS. With TF32 allowed (run.tf32, the switch cuBLAS obeys
-// too) the kernel's tensor-core path runs instead of the fp32 variant.
-constexpr int kForwardVariant = 5, kInputGradVariant = 5, kWeightGradVariant = -1;
+// The kernel runs the products with the batch as rows (x·w, dy·w^H), the ones cuBLAS pads (16 rows
+// in 32-row tiles). The weight gradient x^H·dy has Cin rows, which cuBLAS tiles without padding
+// (1.05x the useful flops, bench/results/ncu_gemm_flops.json) and runs faster than the kernel, so
+// it stays on cuBLAS. The fp32 path uses the thread-tile variant fastest on an H200 for those
+// products (64x1 by 4x4, bench/results/mode_mix_h200.json); with TF32 allowed (run.tf32, the
+// switch cuBLAS obeys too) the kernel's tensor-core path runs instead.
+constexpr int kFp32Variant = 5;
 
 #ifdef FOURMI_HAVE_CUDA_KERNELS
-// C = opA(A) · opB(B) per batch entry; A, B contiguous complex64 with the given layouts.
-torch::Tensor complex_gemm(int variant, const torch::Tensor& a, int64_t a_m, int64_t a_k, bool conj_a, const torch::Tensor& b,
-                           int64_t b_k, int64_t b_n, bool conj_b, int64_t m, int64_t n, int64_t k) {
+// C = A · opB(B) per batch entry; A [batch, m, k] and B contiguous complex64, B with the given layout.
+torch::Tensor complex_gemm(const torch::Tensor& a, const torch::Tensor& b, int64_t b_k, int64_t b_n, bool conj_b, int64_t m,
+                           int64_t n, int64_t k) {
   const int64_t batch = a.size(0);
   torch::Tensor c = torch::empty({batch, m, n}, a.options());
-  kernels::BatchedComplexGemm g{batch,        m, n,   k,  a.data_ptr(), a.numel() / std::max<int64_t>(batch, 1), a_m, a_k, conj_a,
-                                b.data_ptr(), b.numel() / std::max<int64_t>(batch, 1), b_k, b_n, conj_b, c.data_ptr(), variant,
+  kernels::BatchedComplexGemm g{batch,        m, n,   k,  a.data_ptr(), a.numel() / std::max<int64_t>(batch, 1), k, 1, false,
+                                b.data_ptr(), b.numel() / std::max<int64_t>(batch, 1), b_k, b_n, conj_b, c.data_ptr(), kFp32Variant,
                                 /*tf32=*/at::globalContext().allowTF32CuBLAS()};
   c10::cuda::CUDAGuard guard(a.device());
   kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream(a.device().index()).stream());
@@ -44,8 +44,7 @@ struct ModeMixKernel : public torch::autograd::Function<ModeMixKernel> {
     torch::Tensor xc = x.contiguous(), wc = torch::view_as_complex(w_real.contiguous());
     ctx->save_for_backward({xc, w_real});
     const int64_t batch = xc.size(1), cin = xc.size(2), cout = wc.size(2);
-    if (kForwardVariant < 0) return torch::bmm(xc, wc);
-    return complex_gemm(kForwardVariant, xc, cin, 1, false, wc, cout, 1, false, batch, cout, cin);
+    return complex_gemm(xc, wc, cout, 1, false, batch, cout, cin);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
@@ -55,12 +54,9 @@ struct ModeMixKernel : public torch::autograd::Function<ModeMixKernel> {
     const int64_t batch = x.size(1), cin = x.size(2), cout = w.size(2);
     torch::Tensor dx, dw;
     if (ctx->needs_input_grad(0))  // dx[t] = go[t] · w[t]^H
-      dx = kInputGradVariant < 0 ? torch::bmm(go, w.conj().transpose(1, 2))
-                                 : complex_gemm(kInputGradVariant, go, cout, 1, false, w, 1, cout, true, batch, cin, cout);
+      dx = complex_gemm(go, w, 1, cout, true, batch, cin, cout);
     if (ctx->needs_input_grad(1))  // dw[t] = x[t]^H · go[t]
-      dw = torch::view_as_real(kWeightGradVariant < 0
-                                   ? torch::bmm(x.conj().transpose(1, 2), go).resolve_conj()
-                                   : complex_gemm(kWeightGradVariant, x, 1, cin, true, go, cout, 1, false, cin, cout, batch));
+      dw = torch::view_as_real(torch::bmm(x.conj().transpose(1, 2), go).resolve_conj());
     return {dx, dw};
   }
 };
