@@ -110,15 +110,16 @@ size_t Dataset::shard_of(int64_t index) const {
   return std::upper_bound(shard_start_.begin(), shard_start_.end(), index) - shard_start_.begin() - 1;
 }
 
+void Dataset::check_crc(size_t s, const std::string& crc) const {
+  if (crc != manifest_.shards[s].crc32)
+    throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
+                                         shard_path(s), crc, manifest_.shards[s].crc32));
+}
+
 void Dataset::open_shard(size_t s, bool verified) {
   const auto& info = manifest_.shards[s];
   std::string path = shard_path(s);
-  if (verify_ && !verified) {
-    std::string crc = util::file_crc32(path);
-    if (crc != info.crc32)
-      throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
-                                           path, crc, info.crc32));
-  }
+  if (verify_ && !verified) check_crc(s, util::file_crc32(path));
   auto reader = std::make_unique<ShardReader>(path);
   if (reader->num_samples() != info.num_samples)
     throw std::runtime_error(fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
@@ -146,10 +147,7 @@ void Dataset::open_shards_for(const std::vector<int64_t>& indices) {
     for (size_t s : todo) paths.push_back(shard_path(s));
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     auto crcs = util::files_crc32(paths, static_cast<int>(std::min(8u, cores)));
-    for (size_t k = 0; k < todo.size(); ++k)
-      if (crcs[k] != manifest_.shards[todo[k]].crc32)
-        throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
-                                             paths[k], crcs[k], manifest_.shards[todo[k]].crc32));
+    for (size_t k = 0; k < todo.size(); ++k) check_crc(todo[k], crcs[k]);
   }
   for (size_t s : todo) open_shard(s, /*verified=*/true);
 }

@@ -63,6 +63,8 @@ class Dataset {
   size_t shard_of(int64_t index) const;
   std::string shard_path(size_t s) const;
   void open_shard(size_t s, bool verified);
+  // Throws naming shard `s` when `crc` differs from the manifest's.
+  void check_crc(size_t s, const std::string& crc) const;
   std::string dir_;
   Manifest manifest_;
   int sub_;
