@@ -29,6 +29,21 @@ __device__ __forceinline__ float2 load(const float2* p, bool conj) {
   return v;
 }
 
+// Stages the kRows x kCols window at (r0, c0) of a strided complex matrix (element (r, c) at
+// src[r * s_r + c * s_c], extent nr x nc) through store(r, c, value), kThreads threads reading
+// along whichever index is contiguous; values past the extent are staged as zeros.
+template <int kRows, int kCols, int kThreads, class Store>
+__device__ __forceinline__ void stage_tile(const float2* src, int64_t s_r, int64_t s_c, int64_t r0, int64_t c0, int64_t nr,
+                                           int64_t nc, bool conj, int tid, Store store) {
+  const bool along_c = s_c == 1;
+  for (int e = tid; e < kRows * kCols; e += kThreads) {
+    const int r = along_c ? e / kCols : e % kRows;
+    const int c = along_c ? e % kCols : e / kRows;
+    const int64_t gr = r0 + r, gc = c0 + c;
+    store(r, c, (gr < nr && gc < nc) ? load(src + gr * s_r + gc * s_c, conj) : make_float2(0.f, 0.f));
+  }
+}
+
 // kThreadsN x kThreadsM threads; each computes kRowsPerThread x kColsPerThread outputs.
 template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
 __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedComplexGemm g) {
@@ -54,23 +69,12 @@ __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedCom
     for (int j = 0; j < kColsPerThread; ++j) acc[r][j] = make_float2(0.f, 0.f);
   const float2* a_t = a + t * g.a_batch;
   const float2* b_t = b + t * g.b_batch;
-  const bool b_along_n = g.b_n == 1;  // else B is read along k
-  const bool a_along_k = g.a_k == 1;  // else A is read along m
   for (int64_t k0 = 0; k0 < g.k; k0 += kChunkK) {
-    // Stage B[k0 .. +16, n_base .. +64] and A[m_base .. +16, k0 .. +16], each read along its
-    // contiguous index.
-    for (int e = tid; e < kChunkK * kTileN; e += kThreads) {
-      const int kk = b_along_n ? e / kTileN : e % kChunkK;
-      const int nn = b_along_n ? e % kTileN : e / kChunkK;
-      const int64_t gk = k0 + kk, gn = n_base + nn;
-      tile_b[kk][nn] = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
-    }
-    for (int e = tid; e < kTileM * kChunkK; e += kThreads) {
-      const int mm = a_along_k ? e / kChunkK : e % kTileM;
-      const int kk = a_along_k ? e % kChunkK : e / kTileM;
-      const int64_t gm = m_base + mm, gk = k0 + kk;
-      tile_a[mm][kk] = (gm < g.m && gk < g.k) ? load(a_t + gm * g.a_m + gk * g.a_k, g.conj_a) : make_float2(0.f, 0.f);
-    }
+    // Stage B[k0 .. +16, n_base .. +64] and A[m_base .. +16, k0 .. +16].
+    stage_tile<kChunkK, kTileN, kThreads>(b_t, g.b_k, g.b_n, k0, n_base, g.k, g.n, g.conj_b, tid,
+                                          [&](int r, int c, float2 v) { tile_b[r][c] = v; });
+    stage_tile<kTileM, kChunkK, kThreads>(a_t, g.a_m, g.a_k, m_base, k0, g.m, g.k, g.conj_a, tid,
+                                          [&](int r, int c, float2 v) { tile_a[r][c] = v; });
     __syncthreads();
     const int chunk = g.k - k0 < kChunkK ? static_cast<int>(g.k - k0) : kChunkK;
 #pragma unroll
@@ -124,27 +128,18 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
   const int64_t n_base = static_cast<int64_t>(blockIdx.x) * kWmmaN, m_base = static_cast<int64_t>(blockIdx.y) * kWmmaM;
   const float2* a_t = a + t * g.a_batch;
   const float2* b_t = b + t * g.b_batch;
-  const bool b_along_n = g.b_n == 1, a_along_k = g.a_k == 1;
   wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc_re, acc_im;
   wmma::fill_fragment(acc_re, 0.f);
   wmma::fill_fragment(acc_im, 0.f);
   for (int64_t k0 = 0; k0 < g.k; k0 += kWmmaK) {
-    for (int e = tid; e < kWmmaM * kWmmaK; e += kWmmaThreads) {
-      const int mm = a_along_k ? e / kWmmaK : e % kWmmaM;
-      const int kk = a_along_k ? e % kWmmaK : e / kWmmaM;
-      const int64_t gm = m_base + mm, gk = k0 + kk;
-      const float2 v = (gm < g.m && gk < g.k) ? load(a_t + gm * g.a_m + gk * g.a_k, g.conj_a) : make_float2(0.f, 0.f);
-      a_re[mm * lda + kk] = v.x;
-      a_im[mm * lda + kk] = v.y;
-    }
-    for (int e = tid; e < kWmmaK * kWmmaN; e += kWmmaThreads) {
-      const int kk = b_along_n ? e / kWmmaN : e % kWmmaK;
-      const int nn = b_along_n ? e % kWmmaN : e / kWmmaK;
-      const int64_t gk = k0 + kk, gn = n_base + nn;
-      const float2 v = (gk < g.k && gn < g.n) ? load(b_t + gk * g.b_k + gn * g.b_n, g.conj_b) : make_float2(0.f, 0.f);
-      b_re[kk * ldb + nn] = v.x;
-      b_im[kk * ldb + nn] = v.y;
-    }
+    stage_tile<kWmmaM, kWmmaK, kWmmaThreads>(a_t, g.a_m, g.a_k, m_base, k0, g.m, g.k, g.conj_a, tid, [&](int r, int c, float2 v) {
+      a_re[r * lda + c] = v.x;
+      a_im[r * lda + c] = v.y;
+    });
+    stage_tile<kWmmaK, kWmmaN, kWmmaThreads>(b_t, g.b_k, g.b_n, k0, n_base, g.k, g.n, g.conj_b, tid, [&](int r, int c, float2 v) {
+      b_re[r * ldb + c] = v.x;
+      b_im[r * ldb + c] = v.y;
+    });
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < kWmmaK; kk += 8) {
