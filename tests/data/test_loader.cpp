@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "../dataset_util.h"
 #include "../test_util.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/data/loader.h"
@@ -13,21 +14,6 @@
 using namespace fourmi::data;
 
 namespace {
-
-// Sample i holds x = i everywhere, so a batch tells which samples it carries.
-void write_indexed(const std::string& dir, int64_t n, int shards) {
-  Manifest m;
-  m.name = "idx-train";
-  m.split = "train";
-  m.pde = "toy";
-  m.num_samples = n;
-  m.x_shape = {1, 8};
-  m.y_shape = {1, 8};
-  torch::Tensor x = torch::arange(n, torch::kFloat32).view({n, 1, 1}).expand({n, 1, 8}).contiguous();
-  DatasetWriter w(dir, m, shards);
-  w.append(x, -x);
-  w.finish();
-}
 
 std::vector<int64_t> ids(const Batch& b) {
   std::vector<int64_t> out;
@@ -39,7 +25,7 @@ std::vector<int64_t> ids(const Batch& b) {
 
 TEST(DataLoader, RunsOnAcrossEpochsInTheSamplersOrder) {
   fourmi::testing::TempDir tmp;
-  write_indexed(tmp / "d", 23, 4);
+  fourmi::testing::write_indexed_dataset(tmp / "d", "idx-train", 23, 4, {1, 8}, {1, 8});
   Dataset ds(tmp / "d", 1, true);
   Sampler reference(23, 5, 0, 1, 7, true);
   DataLoader loader(ds, Sampler(23, 5, 0, 1, 7, true), torch::kCPU, /*prefetch=*/2, /*readahead_samples=*/3);
@@ -65,7 +51,7 @@ TEST(DataLoader, RunsOnAcrossEpochsInTheSamplersOrder) {
 
 TEST(DataLoader, ErrorInTheReaderThreadReachesTheCaller) {
   fourmi::testing::TempDir tmp;
-  write_indexed(tmp / "d", 12, 3);
+  fourmi::testing::write_indexed_dataset(tmp / "d", "idx-train", 12, 3, {1, 8}, {1, 8});
   {
     std::fstream f(tmp / "d/idx-train-00002-of-00003.h5", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(-8, std::ios::end);

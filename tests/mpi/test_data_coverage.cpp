@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../dataset_util.h"
 #include "../test_util.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/data/loader.h"
@@ -27,17 +28,7 @@ std::string write_indexed_dataset(dist::Communicator& c, int64_t n, int shards) 
   c.broadcast(id, 0);
   std::string dir = (std::filesystem::temp_directory_path() / ("fourmi-cover-" + std::to_string(id.item<int64_t>()))).string();
   if (c.rank() == 0) {
-    data::Manifest m;
-    m.name = "cover-train";
-    m.split = "train";
-    m.pde = "none";
-    m.num_samples = n;
-    m.x_shape = {1, 6};
-    m.y_shape = {2, 6};
-    data::DatasetWriter w(dir, m, shards);
-    torch::Tensor idx = torch::arange(n, torch::kFloat32).view({n, 1, 1});
-    w.append(idx.expand({n, 1, 6}), -idx.expand({n, 2, 6}));
-    w.finish();
+    fourmi::testing::write_indexed_dataset(dir, "cover-train", n, shards, {1, 6}, {2, 6});
   }
   torch::Tensor done = torch::ones({1});
   c.all_reduce(done, dist::ReduceOp::kSum);  // the dataset exists before anyone opens it
