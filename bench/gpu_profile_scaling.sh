@@ -95,6 +95,16 @@ ddp_sweep() {
       --json $W/res/ddp_np$n${1:-}.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
   done
 }
+# fourmi-bench-mp on FNO-3D (width 64, 24 modes, 64^3) at M = 1, 2, 4 into res/mode_parallel.json.
+MP=$REPO/build-gpu/bin/fourmi-bench-mp
+mp_sweep() {
+  for m in 1 2 4; do
+    step "FNO-3D width 64, 24 modes, 64^3: M = $m (data 1)"
+    timeout 150 "${MPIRUN[@]}" -np $m $MP -c $REPO/configs/fno3d.yaml --set parallel.modes=$m --label "fno3d-w64-m24-64^3" \
+      --per-replica 4 --grid 64 --json $W/res/mode_parallel.json > res/mp_$m.log 2>&1
+    grep -vE "^\| " res/mp_$m.log | tail -4 | cut -c1-600
+  done
+}
 raw_nccl() {
   step "raw NCCL all-reduce (torch.distributed), 4 GPUs"
   timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
@@ -166,14 +176,7 @@ if [ "$PHASE" = dpchan ]; then
 fi
 
 if [ "$PHASE" = mpbench ]; then
-  MP=$REPO/build-gpu/bin/fourmi-bench-mp
-  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
-  for m in 1 2 4; do
-    step "FNO-3D width 64, 24 modes, 64^3: M = $m (data 1)"
-    timeout 150 "${MPIRUN[@]}" -np $m $MP -c $REPO/configs/fno3d.yaml --set parallel.modes=$m --label "fno3d-w64-m24-64^3" \
-      --per-replica 4 --grid 64 --json $W/res/mode_parallel.json > res/mp_$m.log 2>&1
-    grep -vE "^\| " res/mp_$m.log | tail -4 | cut -c1-600
-  done
+  mp_sweep
   step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
   timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
     --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json > res/mp_showcase.log 2>&1
@@ -184,13 +187,7 @@ if [ "$PHASE" = mpbench ]; then
 fi
 
 if [ "$PHASE" = modes ]; then
-  MP=$REPO/build-gpu/bin/fourmi-bench-mp
-  MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH)
-  for m in 1 2 4; do
-    step "FNO-3D width 64, 24 modes, 64^3: M = $m (data 1)"
-    timeout 150 "${MPIRUN[@]}" -np $m $MP -c $REPO/configs/fno3d.yaml --set parallel.modes=$m --label "fno3d-w64-m24-64^3" \
-      --per-replica 4 --grid 64 --json $W/res/mode_parallel.json 2>&1 | grep -vE "^\[|Warning" | tail -2
-  done
+  mp_sweep
   step "showcase data: Navier-Stokes in space-time, 48 + 8 samples of 64 x 64 x 64"
   timeout 120 $F datagen -c $REPO/configs/fno3d-showcase.yaml --set run.progress=false 2>&1 | tail -2
   step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
