@@ -105,6 +105,13 @@ mp_sweep() {
     grep -vE "^\| " res/mp_$m.log | tail -4 | cut -c1-600
   done
 }
+# The FNO-3D showcase (width 96, 32 modes) at M = 4: memory and step time.
+mp_showcase() {
+  step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
+  timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
+    --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json > res/mp_showcase.log 2>&1
+  grep -vE "^\| " res/mp_showcase.log | tail -4 | cut -c1-600
+}
 raw_nccl() {
   step "raw NCCL all-reduce (torch.distributed), 4 GPUs"
   timeout 120 torchrun --standalone --nproc_per_node=4 $REPO/.deps/torch_fno_baseline.py allreduce --json $W/res/nccl_allreduce_np4.json \
@@ -177,10 +184,7 @@ fi
 
 if [ "$PHASE" = mpbench ]; then
   mp_sweep
-  step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
-  timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
-    --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json > res/mp_showcase.log 2>&1
-  grep -vE "^\| " res/mp_showcase.log | tail -4 | cut -c1-600
+  mp_showcase
   step "showcase with M = 1 on one H200: expected not to fit"
   timeout 100 $MP -c $REPO/configs/fno3d-showcase.yaml --set parallel.modes=1 --per-replica 2 --grid 64 --steps 1 --warmup 1 > res/showcase_m1.log 2>&1
   grep -vE "^\| " res/showcase_m1.log | grep -v "^ *frame\|^Exception raised" | tail -4 | cut -c1-400
@@ -190,9 +194,7 @@ if [ "$PHASE" = modes ]; then
   mp_sweep
   step "showcase data: Navier-Stokes in space-time, 48 + 8 samples of 64 x 64 x 64"
   timeout 120 $F datagen -c $REPO/configs/fno3d-showcase.yaml --set run.progress=false 2>&1 | tail -2
-  step "showcase: FNO-3D width 96, 32 modes, M = 4, memory and step time"
-  timeout 150 "${MPIRUN[@]}" -np 4 $MP -c $REPO/configs/fno3d-showcase.yaml --label "fno3d-w96-m32-64^3 (showcase)" \
-    --per-replica 2 --grid 64 --steps 5 --json $W/res/mode_parallel.json 2>&1 | grep -vE "^\[|Warning" | tail -2
+  mp_showcase
   step "showcase: training with M = 4 (loss must fall)"
   timeout 240 "${MPIRUN[@]}" -np 4 $F train -c $REPO/configs/fno3d-showcase.yaml --set run.progress=false --set train.eval_every=1 2>&1 \
     | grep -E "grid|model:|epoch|error|test rel" | tail -8 | tee res/showcase_train.log
