@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -52,21 +52,23 @@ profile_large() {
   $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -2
   cp -r runs/large-1gpu/profile res/profile-large/rank-files
 }
-# Nsight Compute's FLOPs of the GEMM-like kernels of one training step + one evaluation forward of
-# `large` (TF32 off: GEMMs on the FMA pipes) against the profile's analytic count; $1: run.mix_kernel.
+# Nsight Compute's FLOPs of the GEMM-like kernels of one training step + one evaluation forward
+# (TF32 off: GEMMs on the FMA pipes) against the profile's analytic count. $1: run.mix_kernel;
+# $2: config name (default fno2d-large), $3: per-GPU batch (default 16), then further --set options.
 ncu_compare() {
-  local mk=$1
-  step "Nsight Compute: GEMM-like kernel FLOPs, run.mix_kernel=$mk"
-  local NL=(-c $REPO/configs/fno2d-large.yaml "${L[@]}" --set run.tf32=false --set data.n_train=16 --set data.n_test=16
-            --set train.epochs=1 --set train.batch_size=16 --set data.shuffle=false --set run.mix_kernel=$mk)
-  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-$mk --set profile.enabled=true --set profile.sample_ops=false \
-    --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref_$mk.log 2>&1
-  cp runs/ncu-ref-$mk/profile/rank-00000.json res/ncu_ref_profile_$mk.json
+  local mk=$1 cfg=${2:-fno2d-large} batch=${3:-16}; shift $(( $# < 3 ? $# : 3 ))
+  local tag=$mk; [ $cfg = fno2d-large ] || tag=${mk}_$cfg
+  step "Nsight Compute: GEMM-like kernel FLOPs, $cfg, batch $batch, run.mix_kernel=$mk"
+  local NL=(-c $REPO/configs/$cfg.yaml "${L[@]}" --set run.tf32=false --set data.n_train=$batch --set data.n_test=$batch
+            --set train.epochs=1 --set train.batch_size=$batch --set data.shuffle=false --set run.mix_kernel=$mk "$@")
+  timeout 100 $F train "${NL[@]}" --set run.name=ncu-ref-$tag --set profile.enabled=true --set profile.sample_ops=false \
+    --set profile.warmup_steps=0 --set profile.steps=1 > res/ncu_ref_$tag.log 2>&1
+  cp runs/ncu-ref-$tag/profile/rank-00000.json res/ncu_ref_profile_$tag.json
   timeout 200 ncu --target-processes all -k 'regex:gemm|Gemm|GEMM|cutlass|xmma|gemv' \
     --metrics smsp__sass_thread_inst_executed_op_fadd_pred_on.sum,smsp__sass_thread_inst_executed_op_fmul_pred_on.sum,smsp__sass_thread_inst_executed_op_ffma_pred_on.sum \
-    --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run-$mk > res/ncu_raw_$mk.csv 2> res/ncu_stderr_$mk.log
-  python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw_$mk.csv res/ncu_ref_profile_$mk.json --out res/ncu_gemm_flops_mix$mk.json \
-    --device "$(head -1 res/gpus.txt)" --config "configs/fno2d-large.yaml, batch 16, 256^2, TF32 off (GEMMs on the FMA pipes), run.mix_kernel=$mk" \
+    --csv --page raw $F train "${NL[@]}" --set profile.enabled=false --set run.name=ncu-run-$tag > res/ncu_raw_$tag.csv 2> res/ncu_stderr_$tag.log
+  python3 $REPO/tools/ncu_gemm_flops.py res/ncu_raw_$tag.csv res/ncu_ref_profile_$tag.json --out res/ncu_gemm_flops_mix$tag.json \
+    --device "$(head -1 res/gpus.txt)" --config "configs/$cfg.yaml, batch $batch, $* TF32 off (GEMMs on the FMA pipes), run.mix_kernel=$mk" \
     --command "bash bench/gpu_profile_scaling.sh $PHASE \$OUT (the 'Nsight Compute' step)" 2>&1 | tee -a res/ncu_summary.txt
 }
 mode_mix_test() {
@@ -136,16 +138,31 @@ if [ "$PHASE" = scaling ]; then
 fi
 
 if [ "$PHASE" = io ]; then
-  step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
+  step "Burgers, paper setting (1000 + 200 samples at 8192 points, and the stored 1024-point level)"
   timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -2 | tee res/datagen_burgers_io.log
-  for n in 1 4; do
-    step "fourmi bench io, $n rank(s)"
-    timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --out $W/res/io.json 2>&1 | grep -vE "^\[|Warning" | tail -4
+  du -sh data/burgers1d-train data/burgers1d-train/sub8 | tee res/burgers_sizes.txt
+  step "the disk's direct-I/O read rate over the full-resolution shard files (8 readers at once, page cache bypassed)"
+  d0=$(date +%s.%N); for f in data/burgers1d-train/*.h5; do dd if=$f of=/dev/null bs=8M iflag=direct 2>/dev/null & done; wait; d1=$(date +%s.%N)
+  bytes=$(cat data/burgers1d-train/*.h5 | wc -c)
+  python3 -c "print(f'direct read: {$bytes/1e9:.3f} GB in {$d1-$d0:.3f} s = {$bytes/1e9/($d1-$d0):.2f} GB/s')" | tee res/disk_read.txt
+  for levels in true false; do
+    for n in 1 4; do
+      step "fourmi bench io, $n rank(s), data.stored_levels=$levels"
+      timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --set data.stored_levels=$levels \
+        --out $W/res/io.json 2>&1 | grep -E "bench io|cache:" | tail -3
+    done
   done
   step "fourmi train, Burgers paper setting, 4 GPUs, profiled (data wait in the step split)"
   timeout 120 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
     --set run.progress=false --set profile.enabled=true --set run.name=burgers-4gpu 2>&1 | grep -E "profile:|test rel" | tail -3
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
+fi
+
+if [ "$PHASE" = ncumedium ]; then
+  # The default (cuBLAS) path where the per-GPU batch fills cuBLAS's 32-row tiles: `medium` at 128^2, batch 32.
+  darcy256
+  peaks
+  ncu_compare false fno2d-medium 32 --set data.sub=2
 fi
 
 if [ "$PHASE" = overhead ]; then
@@ -251,9 +268,9 @@ if [ "$PHASE" = final ]; then
   step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
   timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
   step "the disk's direct-I/O read rate over the shard files (8 readers at once, page cache bypassed)"
-  t0=$(date +%s.%N); for f in data/burgers1d-train/*.h5; do dd if=$f of=/dev/null bs=8M iflag=direct 2>/dev/null & done; wait; t1=$(date +%s.%N)
+  d0=$(date +%s.%N); for f in data/burgers1d-train/*.h5; do dd if=$f of=/dev/null bs=8M iflag=direct 2>/dev/null & done; wait; d1=$(date +%s.%N)
   bytes=$(cat data/burgers1d-train/*.h5 | wc -c)
-  python3 -c "print(f'direct read: {$bytes/1e9:.3f} GB in {$t1-$t0:.3f} s = {$bytes/1e9/($t1-$t0):.2f} GB/s')" | tee res/disk_read.txt
+  python3 -c "print(f'direct read: {$bytes/1e9:.3f} GB in {$d1-$d0:.3f} s = {$bytes/1e9/($d1-$d0):.2f} GB/s')" | tee res/disk_read.txt
   for n in 1 4; do
     step "fourmi bench io, $n rank(s)"
     timeout 120 $REPO/launch/mpirun.sh -n $n bench io -c $REPO/configs/burgers1d.yaml --out $W/res/io.json 2>&1 | grep -E "cache:" | tail -2

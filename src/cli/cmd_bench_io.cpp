@@ -89,7 +89,7 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   auto& world = ctx.world();
   const std::string run_dir = ctx.make_run_dir(cfg);
   // Opening a dataset reads its manifest only; shards are opened (and checksummed) on first read.
-  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
+  data::Dataset ds(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train, cfg.data.stored_levels);
   const int rank = ctx.data().rank(), ranks = ctx.data().size();
   const int64_t per_rank = (cfg.train.batch_size + ranks - 1) / ranks;
   evict_from_page_cache(ds);
@@ -106,7 +106,8 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   world.barrier();
   const double train = train_rate(ds, cfg, ctx, run_dir, train_steps);
   // The slowest rank bounds the job: gather every rank's figures and report the minimum rate.
-  // Bytes the reader takes from the files per sample: both fields at stored (full) resolution.
+  // Bytes the reader takes from the files per sample: both fields at the stored resolution read
+  // (the full one, or the stored level chosen for data.sub).
   int64_t stored_bytes = 0;
   for (const auto* shape : {&ds.manifest().x_shape, &ds.manifest().y_shape}) {
     int64_t n = 4;
@@ -119,8 +120,10 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
   world.all_reduce(lo, dist::ReduceOp::kMin);
   lo = lo.to(torch::kCPU);
   const auto l = lo.accessor<double, 1>();
-  util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}), {} per rank per step", cfg.data.train, world.size(),
-             ds.size(), fmt::join(ds.x_shape(), ","), fmt::join(ds.y_shape(), ","), cfg.data.sub, per_rank);
+  util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}, read from {}), {} per rank per step", cfg.data.train,
+             world.size(), ds.size(), fmt::join(ds.x_shape(), ","), fmt::join(ds.y_shape(), ","), cfg.data.sub,
+             ds.stored_sub() == 1 ? std::string("the full resolution") : fmt::format("the stored level of sub {}", ds.stored_sub()),
+             per_rank);
   nlohmann::json runs = nlohmann::json::array();
   for (int c = 0; c < 2; ++c) {
     const char* cache = c == 0 ? "cold" : "warm";
@@ -129,9 +132,10 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
                cache, rate, gbs, l[4], rate / l[4]);
     runs.push_back({{"dataset", cfg.data.train}, {"ranks", world.size()}, {"cache", cache}, {"reader_samples_per_s", rate},
                     {"reader_gb_per_s", gbs}, {"file_gb_per_s", rate * static_cast<double>(stored_bytes) / 1e9}, {"train_samples_per_s", l[4]}, {"ratio", rate / l[4]},
-                    {"sub", cfg.data.sub}, {"batch_per_rank", per_rank}});
+                    {"sub", cfg.data.sub}, {"stored_sub", ds.stored_sub()}, {"batch_per_rank", per_rank}});
   }
-  if (world.rank() == 0 && !out_path.empty()) merge_bench_results(out_path, ctx.device(), runs, {"dataset", "ranks", "cache"});
+  if (world.rank() == 0 && !out_path.empty())
+    merge_bench_results(out_path, ctx.device(), runs, {"dataset", "ranks", "cache", "stored_sub"});
   return 0;
 }
 

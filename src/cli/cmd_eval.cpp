@@ -25,8 +25,8 @@ int run_eval(const CommonOptions& opts, const std::string& checkpoint_arg) {
     if (!latest) throw std::runtime_error(fmt::format("{}/checkpoints: no checkpoint to evaluate; train first or pass --checkpoint", run_dir));
     checkpoint = *latest;
   }
-  data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);  // for normalisation statistics
-  data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test);
+  data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train, cfg.data.stored_levels);  // for normalisation statistics
+  data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test, cfg.data.stored_levels);
   check_data_fits_model(test, cfg.model);
   train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir);
   auto meta = train::load_checkpoint(checkpoint, *trainer.model(), nullptr);

@@ -28,8 +28,8 @@ int run_train(const CommonOptions& opts, bool resume) {
   util::info("{}", config::format_table(cfg));
   if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/config.yaml", config::to_yaml(cfg));
 
-  data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train);
-  data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test);
+  data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train, cfg.data.stored_levels);
+  data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test, cfg.data.stored_levels);
   check_data_fits_model(train, cfg.model);
   check_data_fits_model(test, cfg.model);
   if (cfg.train.batch_size < ctx.data_ranks())

@@ -15,8 +15,35 @@
 
 namespace fourmi::data {
 
-DatasetWriter::DatasetWriter(std::string dir, Manifest header, int num_shards)
+namespace {
+
+// Every sub-th point along each spatial dimension of a batch [k, C, n_1, ..., n_d].
+torch::Tensor subsample_batch(const torch::Tensor& t, int sub) {
+  torch::Tensor out = t;
+  for (int64_t d = 2; d < t.dim(); ++d) out = out.slice(d, 0, c10::nullopt, sub);
+  return out;
+}
+
+}  // namespace
+
+DatasetWriter::DatasetWriter(std::string dir, Manifest header, int num_shards, const std::vector<int>& levels)
     : dir_(std::move(dir)), manifest_(std::move(header)), num_shards_(num_shards) {
+  for (int sub : levels) {
+    Manifest level = manifest_;
+    level.name = fmt::format("{}-sub{}", manifest_.name, sub);
+    level.x_shape = subsampled_shape(manifest_.x_shape, sub);
+    level.y_shape = subsampled_shape(manifest_.y_shape, sub);
+    level.stored_sub = manifest_.stored_sub * sub;
+    level.levels.clear();
+    for (size_t k = 1; k < manifest_.x_shape.size(); ++k)
+      if (level.x_shape[k] < 2)
+        throw std::invalid_argument(fmt::format("datagen.levels: sub {} leaves {} point(s) of the {} along spatial dimension {} of {}; "
+                                                "accepted: levels that keep at least 2 points", sub, level.x_shape[k],
+                                                manifest_.x_shape[k], k, manifest_.name));
+    const std::string sub_dir = fmt::format("sub{}", sub);
+    level_writers_.push_back(std::make_unique<DatasetWriter>((std::filesystem::path(dir_) / sub_dir).string(), level, num_shards));
+    manifest_.levels.push_back({sub, sub_dir});
+  }
   if (manifest_.num_samples < num_shards_)
     throw std::invalid_argument(fmt::format("{}: {} samples cannot fill {} shards", dir_, manifest_.num_samples, num_shards_));
   util::make_dirs(dir_);
@@ -38,6 +65,14 @@ void DatasetWriter::open_next_shard() {
 
 void DatasetWriter::append(const torch::Tensor& x_in, const torch::Tensor& y_in) {
   torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32), y = y_in.to(torch::kCPU, torch::kFloat32);
+  append_float(x, y);
+  for (size_t k = 0; k < level_writers_.size(); ++k) {
+    const int sub = manifest_.levels[k].sub;
+    level_writers_[k]->append_float(subsample_batch(x, sub), subsample_batch(y, sub));
+  }
+}
+
+void DatasetWriter::append_float(const torch::Tensor& x, const torch::Tensor& y) {
   auto accumulate = [](const torch::Tensor& t, std::vector<double>& sum, std::vector<double>& sq, double& pts) {
     torch::Tensor d = t.to(torch::kFloat64).transpose(0, 1).reshape({t.size(1), -1});
     auto s = d.sum(1), q = (d * d).sum(1);
@@ -62,7 +97,9 @@ void DatasetWriter::append(const torch::Tensor& x_in, const torch::Tensor& y_in)
   }
 }
 
-Manifest DatasetWriter::finish() {
+Manifest DatasetWriter::finish() { return complete(nullptr); }
+
+Manifest DatasetWriter::complete(const Manifest* parent) {
   if (current_) {
     current_->close();
     current_.reset();
@@ -78,14 +115,21 @@ Manifest DatasetWriter::finish() {
       out.std.push_back(std::sqrt(std::max(sq[c] / n - mean * mean, 0.0)));
     }
   };
-  finalize(x_sum_, x_sq_, points_x_, manifest_.x_stats);
-  finalize(y_sum_, y_sq_, points_y_, manifest_.y_stats);
+  if (parent) {  // a level normalises like the full resolution, so training reads the same values from either
+    manifest_.x_stats = parent->x_stats;
+    manifest_.y_stats = parent->y_stats;
+  } else {
+    finalize(x_sum_, x_sq_, points_x_, manifest_.x_stats);
+    finalize(y_sum_, y_sq_, points_y_, manifest_.y_stats);
+  }
+  for (auto& level : level_writers_) level->complete(&manifest_);  // levels first: a manifest means all is written
   manifest_.save(dir_);
   return manifest_;
 }
 
-Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit)
-    : dir_(std::move(dir)), manifest_(Manifest::load(dir_)), sub_(sub), verify_(verify_checksums) {
+Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit, bool use_levels)
+    : dir_(std::move(dir)), manifest_(Manifest::load(dir_)), sub_(sub), read_sub_(sub), verify_(verify_checksums) {
+  if (use_levels) select_level();
   size_ = manifest_.num_samples;
   if (limit > 0) {
     if (limit > size_)
@@ -101,6 +145,26 @@ Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit)
       throw std::runtime_error(fmt::format("{}: shard listed in manifest.json is missing", path.string()));
   }
   readers_.resize(manifest_.shards.size());
+}
+
+void Dataset::select_level() {
+  const StoredLevel* best = nullptr;
+  for (const auto& l : manifest_.levels)
+    if (sub_ % l.sub == 0 && (!best || l.sub > best->sub)) best = &l;
+  if (!best) return;
+  const std::string level_dir = (std::filesystem::path(dir_) / best->dir).string();
+  Manifest level = Manifest::load(level_dir);
+  if (level.num_samples != manifest_.num_samples || level.stored_sub != manifest_.stored_sub * best->sub ||
+      level.x_shape != subsampled_shape(manifest_.x_shape, best->sub) || level.y_shape != subsampled_shape(manifest_.y_shape, best->sub))
+    throw std::runtime_error(fmt::format(
+        "{}/manifest.json: stored level (sub {}) does not match {}/manifest.json: {} samples x [{}] y [{}] stored_sub {}, "
+        "expected {} samples x [{}] y [{}] stored_sub {}; regenerate the dataset or set data.stored_levels: false",
+        level_dir, best->sub, dir_, level.num_samples, fmt::join(level.x_shape, ","), fmt::join(level.y_shape, ","), level.stored_sub,
+        manifest_.num_samples, fmt::join(subsampled_shape(manifest_.x_shape, best->sub), ","),
+        fmt::join(subsampled_shape(manifest_.y_shape, best->sub), ","), manifest_.stored_sub * best->sub));
+  read_sub_ = sub_ / best->sub;
+  dir_ = level_dir;
+  manifest_ = std::move(level);
 }
 
 std::string Dataset::shard_path(size_t s) const { return (std::filesystem::path(dir_) / manifest_.shards[s].file).string(); }
@@ -163,8 +227,8 @@ void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
   const size_t s = shard_of(index);
   int64_t local = index - shard_start_[s];
   ShardReader& r = shard(s);
-  r.read("x", local, sub_, x_out);
-  r.read("y", local, sub_, y_out);
+  r.read("x", local, read_sub_, x_out);
+  r.read("y", local, read_sub_, y_out);
   for (auto [t, name] : {std::pair<torch::Tensor*, const char*>{&x_out, "x"}, {&y_out, "y"}}) {
     // x - x is 0 for a finite x and NaN for NaN or Inf, so the sum is 0 exactly when all are finite.
     const float* p = t->data_ptr<float>();

@@ -31,7 +31,7 @@ Manifest generate_split(const config::DatagenConfig& c, const PdeGenerator& gen,
   header.generator["seed"] = c.seed;
   header.generator["split_stream"] = stream;
   header.generator.update(extra);
-  DatasetWriter writer(out + "-" + split, header, c.shards);
+  DatasetWriter writer(out + "-" + split, header, c.shards, c.levels);
   util::ProgressBar bar(fmt::format("datagen {} {}", header.name, device.str()), count, progress);
   // Each split draws from its own stream of per-sample seeds.
   const std::uint64_t seed = sample_seed(c.seed, stream, 0);

@@ -17,6 +17,8 @@ std::string shard_file_name(const std::string& name, int index, int count) {
 nlohmann::json Manifest::to_json() const {
   nlohmann::json shards_json = nlohmann::json::array();
   for (const auto& s : shards) shards_json.push_back({{"file", s.file}, {"num_samples", s.num_samples}, {"crc32", s.crc32}});
+  nlohmann::json levels_json = nlohmann::json::array();
+  for (const auto& l : levels) levels_json.push_back({{"sub", l.sub}, {"dir", l.dir}});
   return {{"format", "fourmi-dataset"},
           {"version", kVersion},
           {"name", name},
@@ -25,6 +27,8 @@ nlohmann::json Manifest::to_json() const {
           {"num_samples", num_samples},
           {"fields", {{"x", {{"shape", x_shape}, {"dtype", dtype}}}, {"y", {{"shape", y_shape}, {"dtype", dtype}}}}},
           {"shards", shards_json},
+          {"stored_sub", stored_sub},
+          {"levels", levels_json},
           {"generator", generator},
           {"normalization", {{"x", {{"mean", x_stats.mean}, {"std", x_stats.std}}},
                              {"y", {{"mean", y_stats.mean}, {"std", y_stats.std}}}}}};
@@ -62,6 +66,15 @@ Manifest Manifest::from_json(const nlohmann::json& j, const std::string& path) {
     }
     if (total != m.num_samples)
       throw std::runtime_error(fmt::format("{}: shards hold {} samples but num_samples is {}", path, total, m.num_samples));
+    m.stored_sub = j.value("stored_sub", 1);
+    if (m.stored_sub < 1) throw std::runtime_error(fmt::format("{}: stored_sub {} is not a positive integer", path, m.stored_sub));
+    for (const auto& l : j.value("levels", nlohmann::json::array())) {
+      StoredLevel level{need(l, "sub", "levels[].").get<int>(), need(l, "dir", "levels[].").get<std::string>()};
+      if (level.sub < 2 || level.dir.empty() || level.dir.find("..") != std::string::npos || level.dir.front() == '/')
+        throw std::runtime_error(fmt::format("{}: levels[] entry (sub {}, dir '{}') is invalid; accepted: sub >= 2 and a "
+                                             "subdirectory of the dataset", path, level.sub, level.dir));
+      m.levels.push_back(level);
+    }
     m.generator = j.value("generator", nlohmann::json::object());
     if (j.contains("normalization")) {
       // JSON has no NaN: statistics of data holding NaN are written as null and read back as NaN,

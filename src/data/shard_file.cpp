@@ -57,6 +57,23 @@ std::vector<int64_t> field_shape(hid_t ds, const std::string& path, const char* 
   return std::vector<int64_t>(dims.begin() + 1, dims.end());
 }
 
+// True when every chunk of `ds` is one whole sample [1, *shape] stored without filters as
+// little-endian float32: the raw chunk bytes are then the sample.
+bool whole_sample_raw_chunks(hid_t ds, const std::vector<int64_t>& shape) {
+  hid_t plist = H5Dget_create_plist(ds);
+  bool ok = H5Pget_layout(plist) == H5D_CHUNKED && H5Pget_nfilters(plist) == 0;
+  if (ok) {
+    std::vector<hsize_t> chunk(shape.size() + 1);
+    ok = H5Pget_chunk(plist, static_cast<int>(chunk.size()), chunk.data()) == static_cast<int>(chunk.size()) && chunk[0] == 1;
+    for (size_t k = 0; ok && k < shape.size(); ++k) ok = chunk[k + 1] == static_cast<hsize_t>(shape[k]);
+  }
+  H5Pclose(plist);
+  hid_t type = H5Dget_type(ds);
+  ok = ok && H5Tequal(type, H5T_IEEE_F32LE) > 0 && H5Tequal(H5T_NATIVE_FLOAT, H5T_IEEE_F32LE) > 0;
+  H5Tclose(type);
+  return ok;
+}
+
 }  // namespace
 
 std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& shape, int sub) {
@@ -129,6 +146,8 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   y_shape_ = field_shape(y_, path_, "y", &ny);
   if (nx != ny) throw std::runtime_error(fmt::format("{}: /x has {} samples but /y has {}", path_, nx, ny));
   num_samples_ = nx;
+  x_direct_ = whole_sample_raw_chunks(x_, x_shape_);
+  y_direct_ = whole_sample_raw_chunks(y_, y_shape_);
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // hints only: failure just means no readahead
 }
 
@@ -162,7 +181,9 @@ void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor&
   const auto& shape = this->shape(field);
   const int rank = static_cast<int>(shape.size()) + 1;
   // Read the whole sample (one chunk, one contiguous read) and subsample in memory: HDF5's
-  // strided hyperslabs take a much slower path than a plain chunk read.
+  // strided hyperslabs take a much slower path than a plain chunk read. Files written by fourmi
+  // are read chunk by chunk (H5Dread_chunk); others (e.g. repacked with filters) via H5Dread.
+  const bool direct = field[0] == 'x' ? x_direct_ : y_direct_;
   std::vector<hsize_t> start(rank, 0), count(rank);
   start[0] = static_cast<hsize_t>(index);
   count[0] = 1;
@@ -172,12 +193,18 @@ void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor&
   for (auto n : shape) full_numel *= n;
   if (sub != 1) scratch.resize(static_cast<size_t>(full_numel));
   float* dst = sub == 1 ? out.data_ptr<float>() : scratch.data();
-  hid_t fspace = H5Dget_space(ds);
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
-  herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, dst);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
+  herr_t rc = 0;
+  if (direct) {
+    uint32_t filters = 0;
+    rc = H5Dread_chunk(ds, H5P_DEFAULT, start.data(), &filters, dst);
+  } else {
+    hid_t fspace = H5Dget_space(ds);
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+    hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
+    rc = H5Dread(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, dst);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+  }
   if (rc < 0) throw std::runtime_error(fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
   if (sub != 1) subsample_into(scratch.data(), shape, sub, out.data_ptr<float>());
 }

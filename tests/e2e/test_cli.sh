@@ -73,8 +73,9 @@ expect_fail "collective timeout names the absent rank" "rank(s) 2 of group 'worl
   "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-timeout --set parallel.timeout_s=3
 
 # Only rank 1 reads the second shard (no shuffle, one step per epoch): corrupt it, rank 1 fails,
-# rank 0 is already waiting in a collective and must be ended too, with rank 1's message.
-printf 'XXXXXXXX' | dd of=data/b-train/b-train-00001-of-00002.h5 bs=1 seek=4000 conv=notrunc 2>/dev/null
+# rank 0 is already waiting in a collective and must be ended too, with rank 1's message. At
+# data.sub 2 the reader takes the stored level of sub 2 (datagen.levels in the default config).
+printf 'XXXXXXXX' | dd of=data/b-train/sub2/b-train-sub2-00001-of-00002.h5 bs=1 seek=4000 conv=notrunc 2>/dev/null
 start=$(date +%s)
 expect_fail "one rank's failure ends all ranks" "checksum mismatch" timeout 120 "${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" \
   --set run.name=e2e-fail --set data.shuffle=false --set train.batch_size=32

@@ -71,6 +71,7 @@ struct DatagenConfig {
   int batch = 100;              // samples solved together
   std::uint64_t seed = 0;
   int check_refinement = 0;     // re-solve this many training samples on a twice finer grid and record the difference
+  std::vector<int> levels;      // also store copies subsampled by each of these (read when data.sub is a multiple)
   Burgers1dConfig burgers1d;
   Darcy2dConfig darcy2d;
   NavierStokes2dConfig navier_stokes2d;
@@ -87,6 +88,7 @@ struct DataConfig {
   int readahead = -1;           // samples the reader asks the kernel to load ahead (fadvise); -1 = (prefetch + 1) batches, 0 = off
   bool shuffle = true;
   bool verify_checksums = true;
+  bool stored_levels = true;    // read a stored coarser copy (datagen.levels) when data.sub is a multiple of its sub
 };
 
 struct ModelConfig {

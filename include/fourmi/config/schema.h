@@ -62,6 +62,17 @@ inline Rule<std::vector<int>> each_at_least(int lo) {
     return std::string();
   };
 }
+inline Rule<std::vector<int>> distinct_each_at_least(int lo) {
+  return [lo](const std::vector<int>& v) {
+    const std::string want = "a list (possibly empty) of distinct integers >= " + std::to_string(lo);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] < lo) return want;
+      for (size_t j = 0; j < i; ++j)
+        if (v[j] == v[i]) return want;
+    }
+    return std::string();
+  };
+}
 
 template <class V> void describe(V& v, RunConfig& c) {
   v("name", c.name);
@@ -114,6 +125,7 @@ template <class V> void describe(V& v, DatagenConfig& c) {
   v("batch", c.batch, at_least(1));
   v("seed", c.seed);
   v("check_refinement", c.check_refinement, at_least(0));
+  v("levels", c.levels, distinct_each_at_least(2));
   v.section("burgers1d", c.burgers1d);
   v.section("darcy2d", c.darcy2d);
   v.section("navier_stokes2d", c.navier_stokes2d);
@@ -129,6 +141,7 @@ template <class V> void describe(V& v, DataConfig& c) {
   v("readahead", c.readahead, at_least(-1));
   v("shuffle", c.shuffle);
   v("verify_checksums", c.verify_checksums);
+  v("stored_levels", c.stored_levels);
 }
 template <class V> void describe(V& v, ModelConfig& c) {
   v("name", c.name, one_of({"fno"}));

@@ -14,16 +14,22 @@ namespace fourmi::data {
 
 // Streams samples into `num_shards` shard files of near-equal size, accumulates the
 // per-channel statistics, and writes manifest.json last, so a dataset directory with a
-// manifest is always complete.
+// manifest is always complete. With `levels`, it also writes a copy subsampled by each level
+// into <dir>/sub<L>/ (a complete dataset of its own, same shard count, carrying this dataset's
+// normalisation statistics), finished before this dataset's manifest.
 class DatasetWriter {
  public:
-  DatasetWriter(std::string dir, Manifest header, int num_shards);
+  DatasetWriter(std::string dir, Manifest header, int num_shards, const std::vector<int>& levels = {});
   // x: [k, *x_shape], y: [k, *y_shape]; any device/dtype (stored as float32).
   void append(const torch::Tensor& x, const torch::Tensor& y);
   Manifest finish();
 
  private:
   void open_next_shard();
+  void append_float(const torch::Tensor& x, const torch::Tensor& y);
+  // Closes the shards, checksums them and writes the manifest; a level takes `parent`'s statistics.
+  Manifest complete(const Manifest* parent);
+  std::vector<std::unique_ptr<DatasetWriter>> level_writers_;
   std::string dir_;
   Manifest manifest_;
   int num_shards_;
@@ -37,16 +43,19 @@ class DatasetWriter {
 // Random access to samples of a dataset directory. Shards are opened (and their checksum
 // verified) on first use only, so a rank touches only the shards holding its samples;
 // open_shards_for() opens a known set of samples' shards up front, checksumming them in parallel.
+// With `use_levels`, a stored coarser copy whose sub divides `sub` is read instead of the full
+// resolution (the same points, fewer bytes from disk); dir() and manifest() are then the level's.
 // Not thread-safe: one thread reads (the loader's prefetch thread).
 class Dataset {
  public:
-  Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit = 0);
+  Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit = 0, bool use_levels = true);
   const Manifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
   int64_t size() const { return size_; }
   int sub() const { return sub_; }
-  std::vector<int64_t> x_shape() const { return subsampled_shape(manifest_.x_shape, sub_); }  // per sample, after sub
-  std::vector<int64_t> y_shape() const { return subsampled_shape(manifest_.y_shape, sub_); }
+  int stored_sub() const { return manifest_.stored_sub; }  // 1: full resolution read; L: the level of sub L
+  std::vector<int64_t> x_shape() const { return subsampled_shape(manifest_.x_shape, read_sub_); }  // per sample, after sub
+  std::vector<int64_t> y_shape() const { return subsampled_shape(manifest_.y_shape, read_sub_); }
   // Reads sample `index` into x_out / y_out (float32, shapes x_shape() / y_shape()).
   // Throws naming the file, field and sample on NaN/Inf or a read failure.
   void read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out);
@@ -65,9 +74,12 @@ class Dataset {
   void open_shard(size_t s, bool verified);
   // Throws naming shard `s` when `crc` differs from the manifest's.
   void check_crc(size_t s, const std::string& crc) const;
+  // Switches to the coarsest stored level whose sub divides sub_ (if any), checking it against this manifest.
+  void select_level();
   std::string dir_;
   Manifest manifest_;
   int sub_;
+  int read_sub_;  // subsampling applied to what is read: sub_ / the chosen level's sub
   bool verify_;
   int64_t size_;
   std::vector<int64_t> shard_start_;

@@ -15,6 +15,14 @@ struct ShardInfo {
   std::string crc32;         // of the whole shard file
 };
 
+// A copy of the dataset at a coarser resolution, written by datagen next to the full one
+// (`datagen.levels`): every sub-th point along each spatial dimension, in its own sharded dataset
+// directory `dir` (relative to this dataset's directory) with its own manifest and checksums.
+struct StoredLevel {
+  int sub = 1;
+  std::string dir;
+};
+
 struct FieldStats {          // per-channel statistics over all samples and points
   std::vector<double> mean;
   std::vector<double> std;
@@ -32,6 +40,8 @@ struct Manifest {
   std::vector<ShardInfo> shards;
   nlohmann::json generator;           // parameters and seed that produced the data
   FieldStats x_stats, y_stats;
+  std::vector<StoredLevel> levels;    // coarser copies of this dataset (none: an empty list)
+  int stored_sub = 1;                 // >1 in a level's own manifest: the subsampling of the solves it holds
 
   nlohmann::json to_json() const;
   // Validates while parsing; errors name `path` and the offending field.

@@ -51,6 +51,9 @@ class ShardReader {
   std::string path_;
   hid_t file_ = -1, x_ = -1, y_ = -1;
   int fd_ = -1;  // plain descriptor for page-cache hints
+  // Whether a field's chunks are exactly one sample of unfiltered little-endian float32, so a
+  // sample is read with H5Dread_chunk (one pread, no selection or chunk-cache copy).
+  bool x_direct_ = false, y_direct_ = false;
   int64_t num_samples_ = 0;
   std::vector<int64_t> x_shape_, y_shape_;
 };
