@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../dataset_util.h"
 #include "../test_util.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/util/fs.h"
@@ -13,35 +14,13 @@ using namespace fourmi::data;
 
 namespace {
 
-Manifest header(int64_t n) {
-  Manifest m;
-  m.name = "toy-train";
-  m.split = "train";
-  m.pde = "toy";
-  m.num_samples = n;
-  m.x_shape = {2, 12};
-  m.y_shape = {1, 12};
-  return m;
-}
+Manifest header(int64_t n) { return fourmi::testing::toy_header("toy-train", n, {2, 12}, {1, 12}); }
 
 std::pair<torch::Tensor, torch::Tensor> write_toy(const std::string& dir, int64_t n, int shards) {
   torch::Tensor x = torch::arange(n * 2 * 12, torch::kFloat32).reshape({n, 2, 12});
   torch::Tensor y = -torch::arange(n * 12, torch::kFloat32).reshape({n, 1, 12});
-  DatasetWriter w(dir, header(n), shards);
-  w.append(x.narrow(0, 0, 3), y.narrow(0, 0, 3));  // batches that straddle shard boundaries
-  w.append(x.narrow(0, 3, n - 3), y.narrow(0, 3, n - 3));
-  w.finish();
+  fourmi::testing::write_in_two_appends(dir, header(n), x, y, shards);
   return {x, y};
-}
-
-std::string error_reading(const std::string& dir) {
-  try {
-    Dataset ds(dir, 1, true);
-    ds.read_all();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -79,7 +58,7 @@ TEST(Dataset, NormalisationStatisticsInManifest) {
 
 TEST(Dataset, MissingManifest) {
   fourmi::testing::TempDir tmp;
-  std::string e = error_reading(tmp / "nothing");
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "nothing");
   EXPECT_NE(e.find("manifest.json"), std::string::npos) << e;
   EXPECT_NE(e.find("fourmi datagen"), std::string::npos) << e;
 }
@@ -88,7 +67,7 @@ TEST(Dataset, MissingShard) {
   fourmi::testing::TempDir tmp;
   write_toy(tmp / "toy", 6, 2);
   std::filesystem::remove(tmp / "toy/toy-train-00001-of-00002.h5");
-  std::string e = error_reading(tmp / "toy");
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("toy-train-00001-of-00002.h5"), std::string::npos) << e;
   EXPECT_NE(e.find("missing"), std::string::npos) << e;
 }
@@ -102,7 +81,7 @@ TEST(Dataset, ChecksumMismatch) {
     f.seekp(-8, std::ios::end);
     f.write("garbage!", 8);
   }
-  std::string e = error_reading(tmp / "toy");
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("checksum mismatch"), std::string::npos) << e;
   EXPECT_NE(e.find("toy-train-00000-of-00002.h5"), std::string::npos) << e;
 }
@@ -128,7 +107,7 @@ TEST(Dataset, NaNSampleNamed) {
   DatasetWriter w(tmp / "toy", header(4), 1);
   w.append(x, torch::ones({4, 1, 12}));
   w.finish();
-  std::string e = error_reading(tmp / "toy");
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("sample 2"), std::string::npos) << e;
   EXPECT_NE(e.find("NaN or Inf"), std::string::npos) << e;
   EXPECT_NE(e.find("/x"), std::string::npos) << e;
@@ -140,10 +119,10 @@ TEST(Dataset, ManifestVersionAndShapeChecked) {
   auto j = nlohmann::json::parse(fourmi::util::read_text(tmp / "toy/manifest.json"));
   j["fields"]["x"]["shape"] = {2, 24};
   fourmi::util::atomic_write_text(tmp / "toy/manifest.json", j.dump());
-  std::string e = error_reading(tmp / "toy");
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("differ from manifest.json"), std::string::npos) << e;
   j["version"] = 99;
   fourmi::util::atomic_write_text(tmp / "toy/manifest.json", j.dump());
-  e = error_reading(tmp / "toy");
+  e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("version 99"), std::string::npos) << e;
 }

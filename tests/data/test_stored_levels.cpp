@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../dataset_util.h"
 #include "../test_util.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/util/fs.h"
@@ -15,35 +16,14 @@ using torch::indexing::Slice;
 
 namespace {
 
-Manifest header(int64_t n) {
-  Manifest m;
-  m.name = "toy-train";
-  m.split = "train";
-  m.pde = "toy";
-  m.num_samples = n;
-  m.x_shape = {2, 6, 24};  // a 2-D field: levels subsample both spatial dimensions
-  m.y_shape = {1, 6, 24};
-  return m;
-}
+// A 2-D field, so that levels subsample both spatial dimensions.
+Manifest header(int64_t n) { return fourmi::testing::toy_header("toy-train", n, {2, 6, 24}, {1, 6, 24}); }
 
 std::pair<torch::Tensor, torch::Tensor> write_levels(const std::string& dir, int64_t n, int shards, std::vector<int> levels) {
   torch::Tensor x = torch::randn({n, 2, 6, 24});
   torch::Tensor y = torch::randn({n, 1, 6, 24});
-  DatasetWriter w(dir, header(n), shards, levels);
-  w.append(x.narrow(0, 0, 3), y.narrow(0, 0, 3));  // batches that straddle shard boundaries
-  w.append(x.narrow(0, 3, n - 3), y.narrow(0, 3, n - 3));
-  w.finish();
+  fourmi::testing::write_in_two_appends(dir, header(n), x, y, shards, levels);
   return {x, y};
-}
-
-std::string error_opening(const std::string& dir, int sub) {
-  try {
-    Dataset ds(dir, sub, true);
-    ds.read_all();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -93,10 +73,10 @@ TEST(StoredLevels, LevelThatDoesNotMatchItsParentIsNamed) {
   j["num_samples"] = 4;
   j["shards"][0]["num_samples"] = 4;
   fourmi::util::atomic_write_text(path, j.dump());
-  std::string e = error_opening(tmp / "toy", 4);
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy", 4);
   EXPECT_NE(e.find("sub2/manifest.json: stored level (sub 2) does not match"), std::string::npos) << e;
   EXPECT_NE(e.find("data.stored_levels: false"), std::string::npos) << e;
-  EXPECT_EQ(error_opening(tmp / "toy", 3), "");  // sub 3 does not use the level
+  EXPECT_EQ(fourmi::testing::error_reading_dataset(tmp / "toy", 3), "");  // sub 3 does not use the level
 }
 
 TEST(StoredLevels, CorruptedLevelShardIsNamed) {
@@ -104,9 +84,9 @@ TEST(StoredLevels, CorruptedLevelShardIsNamed) {
   write_levels(tmp / "toy", 5, 1, {2});
   std::string shard = tmp / "toy/sub2/toy-train-sub2-00000-of-00001.h5";
   fourmi::util::atomic_write_text(shard, fourmi::util::read_text(shard).substr(0, 1000));
-  std::string e = error_opening(tmp / "toy", 2);
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy", 2);
   EXPECT_NE(e.find(shard + ": checksum mismatch"), std::string::npos) << e;
-  EXPECT_EQ(error_opening(tmp / "toy", 1), "");  // the full resolution is intact
+  EXPECT_EQ(fourmi::testing::error_reading_dataset(tmp / "toy", 1), "");  // the full resolution is intact
 }
 
 TEST(StoredLevels, LevelLeavingFewerThanTwoPointsIsRejected) {
