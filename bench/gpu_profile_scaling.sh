@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -156,6 +156,18 @@ if [ "$PHASE" = io ]; then
   timeout 120 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=20 --set train.batch_size=80 \
     --set run.progress=false --set profile.enabled=true --set run.name=burgers-4gpu 2>&1 | grep -E "profile:|test rel" | tail -3
   cp runs/burgers-4gpu/profile/rank-00000.json res/burgers-4gpu-rank0.json 2>/dev/null
+fi
+
+if [ "$PHASE" = overhead2 ]; then
+  # The profiler's cost on the launch-bound Burgers step at 4 GPUs, with 200 + 200 alternating steps, three times.
+  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  for rep in 1 2 3; do
+    step "Burgers (paper FNO-1D), 4 GPUs, default sampling, 200 + 200 steps, repetition $rep"
+    timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
+      --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+      --set profile.steps=200 --set run.name=burgers-oh$rep 2>&1 | grep "profile:" | tee -a res/overhead2.log
+    cp runs/burgers-oh$rep/profile/rank-00000.json res/burgers-oh$rep.json
+  done
 fi
 
 if [ "$PHASE" = ncumedium ]; then
