@@ -159,15 +159,21 @@ if [ "$PHASE" = io ]; then
 fi
 
 if [ "$PHASE" = overhead2 ]; then
-  # The profiler's cost on the launch-bound Burgers step at 4 GPUs, with 200 + 200 alternating steps, three times.
+  # The profiler's cost with the default sampling (80 profiled steps alternating with 80 plain ones):
+  # the launch-bound Burgers step at 4 GPUs three times, and FNO-2D large on one GPU.
   [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
   for rep in 1 2 3; do
-    step "Burgers (paper FNO-1D), 4 GPUs, default sampling, 200 + 200 steps, repetition $rep"
+    step "Burgers (paper FNO-1D), 4 GPUs, default profiling, repetition $rep"
     timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
       --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
-      --set profile.steps=200 --set run.name=burgers-oh$rep 2>&1 | grep "profile:" | tee -a res/overhead2.log
+      --set run.name=burgers-oh$rep 2>&1 | grep "profile:" | tee -a res/overhead2.log
     cp runs/burgers-oh$rep/profile/rank-00000.json res/burgers-oh$rep.json
   done
+  darcy256
+  step "FNO-2D large, 1 GPU, default profiling"
+  timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
+    --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead2.log
+  cp runs/large-oh/profile/rank-00000.json res/large-oh.json
 fi
 
 if [ "$PHASE" = ncumedium ]; then
@@ -185,7 +191,7 @@ if [ "$PHASE" = overhead ]; then
   for so in true false; do
     step "FNO-2D large, 1 GPU, sample_ops=$so"
     timeout 100 $F train -c $REPO/configs/fno2d-large.yaml --set data.train=data/darcy256-train --set data.test=data/darcy256-test \
-      --set train.epochs=4 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+      --set train.epochs=8 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
       --set profile.sample_ops=$so --set run.name=large-$so 2>&1 | grep "profile:" | tee -a res/overhead.log
     step "Burgers (paper FNO-1D), 4 GPUs, sample_ops=$so"
     timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \

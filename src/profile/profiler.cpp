@@ -83,8 +83,8 @@ const char* precision_of(const std::string& kind, bool tf32_gemm) {
 
 }  // namespace
 
-Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_groups)
-    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), op_groups_(std::max(1, op_groups)), clock_(device) {}
+Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_samples)
+    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), op_samples_(std::max(0, op_samples)), clock_(device) {}
 
 Profiler::~Profiler() {
   Profiler* self = this;
@@ -112,8 +112,8 @@ void Profiler::begin_step(double data_wait_ms) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     steps_.push_back(std::move(s));
-    active_group_ = static_cast<int>((steps_.size() - 1) % static_cast<size_t>(op_groups_));
   }
+  call_index_ = 0;
   if (log_) log_->set_device_timing(clock_.on_gpu());
   g_active.store(this);
 }
@@ -127,6 +127,11 @@ void Profiler::mark(const std::string& phase) {
 void Profiler::end_step() {
   mark("step_end");
   g_active.store(nullptr);
+  if (steps_.size() == 1 && op_samples_ > 0) {  // the first step timed every call and counted them
+    calls_per_step_ = call_index_;
+    const int64_t later = std::max<int64_t>(1, planned_steps_ - 1);
+    calls_timed_ = std::clamp<int64_t>((calls_per_step_ * op_samples_ + later - 1) / later, 1, std::max<int64_t>(1, calls_per_step_));
+  }
   if (log_) log_->set_device_timing(false);
   std::lock_guard<std::mutex> lock(mu_);
   steps_.back().comm_last = log_ ? log_->size() : 0;
@@ -143,10 +148,11 @@ size_t Profiler::op_index(const std::string& name, const char* kind, const std::
   return ops_.size() - 1;
 }
 
-bool Profiler::timed_now() const {
-  if (op_groups_ == 1) return true;
-  const int group = t_layer >= 0 ? t_layer % (op_groups_ - 1) : op_groups_ - 1;
-  return group == active_group_;
+bool Profiler::timed_now() {
+  const int64_t call = call_index_++;
+  if (op_samples_ == 0 || steps_.size() <= 1 || calls_per_step_ == 0) return true;
+  const int64_t rounds = (calls_per_step_ + calls_timed_ - 1) / calls_timed_;  // steps to time every call once
+  return (call / calls_timed_) % rounds == static_cast<int64_t>(steps_.size() - 2) % rounds;
 }
 
 torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
@@ -304,7 +310,9 @@ void Profiler::finish() {
   summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
                          {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
                          {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
-                         {"op_sampling", op_groups_ > 1 ? "round robin over op groups" : "every op every step"},
+                         {"op_sampling", op_samples_ > 0 ? fmt::format("{} of {} op calls per profiled step, round robin in call order "
+                                                                      "(every call in the first)", calls_timed_, calls_per_step_)
+                                                        : std::string("every op every step")},
                          {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
                          {"wall_ms_profiled_mean", mean(wall_profiled_)}, {"wall_ms_unprofiled_mean", mean(wall_plain_)},
                          {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(mean(wall_plain_))},

@@ -41,7 +41,7 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
   }
   if (config_.profile.enabled)
     profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
-                                                    config_.profile.sample_ops ? config_.model.layers + 1 : 1);
+                                                    config_.profile.sample_ops ? config_.profile.op_samples : 0);
 }
 
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
@@ -61,6 +61,10 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
+  if (!profile_planned_) {
+    profiler_->plan_steps(total >= w + 2 * n ? n : prof_end - std::max<int64_t>(0, std::min(w, total - n)));
+    profile_planned_ = true;
+  }
   if (prof) profiler_->prepare_step();
   util::synchronize(device_);
   auto t0 = std::chrono::steady_clock::now();

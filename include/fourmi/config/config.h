@@ -134,8 +134,9 @@ struct ParallelConfig {
 struct ProfileConfig {
   bool enabled = false;
   int warmup_steps = 5;
-  int steps = 20;               // profiled steps after warm-up
-  bool sample_ops = true;       // time one Fourier layer's ops (or the others) per profiled step, round robin
+  int steps = 80;               // profiled steps after warm-up (as many plain steps alternate with them)
+  bool sample_ops = true;       // time a few ops per profiled step, round robin (false: every op in every step)
+  int op_samples = 3;           // with sample_ops: profiled steps that time each op, about
   std::string peaks = "";       // file written by `fourmi bench peak` ("" = <run.dir>/peaks-<device>.json, measured if missing)
   double peak_fp32_gflops = 0;  // peaks given directly (all > 0 needed for fp32 and memory; 0 = measured/file)
   double peak_tf32_gflops = 0;

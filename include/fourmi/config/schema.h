@@ -185,6 +185,7 @@ template <class V> void describe(V& v, ProfileConfig& c) {
   v("warmup_steps", c.warmup_steps, at_least(0));
   v("steps", c.steps, at_least(1));
   v("sample_ops", c.sample_ops);
+  v("op_samples", c.op_samples, at_least(1));
   v("peaks", c.peaks);
   v("peak_fp32_gflops", c.peak_fp32_gflops, at_least(0.0));
   v("peak_tf32_gflops", c.peak_tf32_gflops, at_least(0.0));

@@ -37,12 +37,17 @@ struct OpInfo {
 
 class Profiler {
  public:
-  // op_groups > 1 samples ops round robin to keep the profiler's cost low: profiled step s times only
-  // group s % op_groups, where group g < op_groups - 1 holds the ops of the Fourier layers l with
-  // l % (op_groups - 1) == g and the last group the ops outside Fourier layers (lift, projection,
-  // loss, optimizer). The step split and the collectives are timed in every profiled step.
-  Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_groups = 1);
+  // op_samples == 0 times every op in every profiled step. op_samples > 0 samples ops to keep the
+  // profiler's host cost low (each timed op records four CUDA events): the first profiled step times
+  // every op and counts the op calls of a step (G); later steps time consecutive runs of k calls in
+  // call order, round robin, with k = ceil(G * op_samples / (planned steps - 1)), so that every op is
+  // timed in about op_samples of the profiled steps and each step times as few ops as that allows.
+  // The step split and the collectives are timed in every profiled step.
+  Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_samples = 0);
   ~Profiler();
+
+  // How many steps will be profiled (sets k above); before the first profiled step.
+  void plan_steps(int64_t profiled_steps) { planned_steps_ = profiled_steps; }
 
   // The profiler of the step being profiled now, or null.
   static Profiler* active();
@@ -94,13 +99,16 @@ class Profiler {
     double start_ms, dur_ms;
   };
   size_t op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost);
-  bool timed_now() const;  // whether the current op's group is timed in this step
+  bool timed_now();  // whether the current op call is timed in this step (counts the call)
 
   torch::Device device_;
   dist::CommLog* log_;
   bool tf32_;
-  int op_groups_ = 1;
-  int active_group_ = 0;
+  int op_samples_ = 0;
+  int64_t planned_steps_ = 0;
+  int64_t call_index_ = 0;       // op calls so far in the current profiled step
+  int64_t calls_per_step_ = 0;   // G, counted in the first profiled step
+  int64_t calls_timed_ = 1;      // k: consecutive calls timed per step after the first
   StepClock clock_;
   std::mutex mu_;
   std::vector<OpInfo> ops_;
