@@ -160,9 +160,9 @@ fi
 
 if [ "$PHASE" = overhead2 ]; then
   # The profiler's cost with the default sampling (80 profiled steps alternating with 80 plain ones):
-  # the launch-bound Burgers step at 4 GPUs three times, and FNO-2D large on one GPU.
+  # the launch-bound Burgers step at 4 GPUs OVERHEAD_REPS times (default 3), and FNO-2D large on one GPU.
   [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
-  for rep in 1 2 3; do
+  for rep in $(seq 1 ${OVERHEAD_REPS:-3}); do
     step "Burgers (paper FNO-1D), 4 GPUs, default profiling, repetition $rep"
     timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
       --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
