@@ -63,7 +63,7 @@ torch::Tensor wire_view(const torch::Tensor& t, ReduceOp op, const char* what) {
 // A CUDA event shared by the Work that waits on it and the watchdog that polls it.
 struct Event {
   cudaEvent_t handle = nullptr;
-  Event() { cudaEventCreateWithFlags(&handle, cudaEventDisableTiming); }
+  explicit Event(bool timing = false) { cudaEventCreateWithFlags(&handle, timing ? cudaEventDefault : cudaEventDisableTiming); }
   ~Event() { cudaEventDestroy(handle); }
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
@@ -131,13 +131,6 @@ class NcclCommunicator : public Communicator {
     bool waited_ = false;
   };
 
-  // A timing event owned by a shared_ptr whose get() is the cudaEvent_t.
-  static std::shared_ptr<void> timing_event() {
-    cudaEvent_t e;
-    if (cudaEventCreate(&e) != cudaSuccess) throw std::runtime_error("NCCL backend: cudaEventCreate failed");
-    return std::shared_ptr<void>(static_cast<void*>(e), [](void* p) { cudaEventDestroy(static_cast<cudaEvent_t>(p)); });
-  }
-
   // Orders the comm stream after the caller's stream, runs `enqueue`, records completion.
   template <class F>
   std::unique_ptr<Work> launch(const char* op, std::initializer_list<torch::Tensor> tensors, int64_t bytes, F enqueue,
@@ -150,29 +143,33 @@ class NcclCommunicator : public Communicator {
     }
     c10::cuda::CUDAGuard guard(device_);
     auto caller = c10::cuda::getCurrentCUDAStream(device_);
-    Event ready;
-    auto done = std::make_shared<Event>();
-    cudaEventRecord(ready.handle, caller.stream());
-    cudaStreamWaitEvent(stream_.stream(), ready.handle, 0);
+    // When the profiler times collectives, the two events every launch records anyway carry
+    // timestamps: the collective starts at the later of `ready` (its input is complete on the
+    // caller's stream) and the end of the previous timed collective on this stream, and ends at `done`.
+    const bool timed = log_ && log_->device_timing();
+    auto ready = std::make_shared<Event>(timed);
+    auto done = std::make_shared<Event>(timed);
+    cudaEventRecord(ready->handle, caller.stream());
+    cudaStreamWaitEvent(stream_.stream(), ready->handle, 0);
     double start = log_ ? log_->now() : 0.0;
-    std::shared_ptr<void> ev_start, ev_end;
-    if (log_ && log_->device_timing()) {
-      ev_start = timing_event();
-      ev_end = timing_event();
-      cudaEventRecord(static_cast<cudaEvent_t>(ev_start.get()), stream_.stream());
-    }
     enqueue(stream_.stream());
-    if (ev_end) cudaEventRecord(static_cast<cudaEvent_t>(ev_end.get()), stream_.stream());
     cudaEventRecord(done->handle, stream_.stream());
+    std::shared_ptr<void> ev_start, ev_end, ev_after;
+    if (timed) {
+      ev_start = std::shared_ptr<void>(ready, static_cast<void*>(ready->handle));
+      ev_end = std::shared_ptr<void>(done, static_cast<void*>(done->handle));
+    }
     for (const auto& t : tensors) c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream_);
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.push_back({done, op, std::chrono::steady_clock::now()});
+      if (timed) ev_after = last_timed_end_;
+      last_timed_end_ = ev_end;  // an untimed launch in between resets it
     }
     cv_.notify_all();
     if (log_) {
       // Host-side enqueue time; the profile area replaces it with CUDA-event times when profiling.
-      log_->add({op, group_, dtype_name(*tensors.begin()), bytes, size_, start, log_->now() - start, ev_start, ev_end});
+      log_->add({op, group_, dtype_name(*tensors.begin()), bytes, size_, start, log_->now() - start, ev_start, ev_end, ev_after});
     }
     return std::make_unique<NcclWork>(done, device_, std::move(after));
   }
@@ -274,6 +271,7 @@ class NcclCommunicator : public Communicator {
   std::mutex mu_;
   std::condition_variable cv_;
   std::list<Pending> pending_;
+  std::shared_ptr<void> last_timed_end_;  // end event of the last collective launched while device timing was on
   bool stopping_ = false;
   std::thread watchdog_;
 };

@@ -250,6 +250,7 @@ void Profiler::finish() {
       double start_ms, dur_ms;
       if (r.device_start && r.device_end) {
         start_ms = clock_.elapsed_to_event_ms(s.start, r.device_start.get());
+        if (r.device_after) start_ms = std::max(start_ms, clock_.elapsed_to_event_ms(s.start, r.device_after.get()));
         dur_ms = clock_.elapsed_to_event_ms(s.start, r.device_end.get()) - start_ms;
       } else {
         start_ms = (r.start_s - s.comm_log_start_s) * 1e3;

@@ -18,9 +18,10 @@ struct CommRecord {
   int ranks = 1;
   double start_s = 0;   // seconds since the log's epoch
   double duration_s = 0;
-  // CUDA events around the collective on the communication stream, when device timing is on
-  // (the profiler resolves them; the host times above are then enqueue times).
-  std::shared_ptr<void> device_start, device_end;
+  // CUDA events when device timing is on (the profiler resolves them; the host times above are
+  // then enqueue times): the collective starts at the later of device_start and device_after (the
+  // end of the previous collective on the same stream, if timed) and ends at device_end.
+  std::shared_ptr<void> device_start, device_end, device_after;
   double algbw() const { return duration_s > 0 ? bytes / duration_s : 0; }
   // nccl-tests bus bandwidth: all-reduce 2(n-1)/n, all-gather and reduce-scatter (n-1)/n.
   double busbw() const;
