@@ -51,18 +51,20 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
   // too short for that profiles `steps` consecutive steps and measures no overhead.
   const int64_t w = config_.profile.warmup_steps, n = config_.profile.steps;
   bool plain = false, prof = false;
-  int64_t prof_end;
+  int64_t prof_end, profiled_count;
   if (total >= w + 2 * n) {
     prof_end = w + 2 * n;
+    profiled_count = n;
     if (g >= w && g < prof_end) ((g - w) % 2 == 0 ? plain : prof) = true;
   } else {
     const int64_t begin = std::max<int64_t>(0, std::min(w, total - n));
     prof_end = std::min(total, begin + n);
+    profiled_count = prof_end - begin;
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
   if (!profile_planned_) {
-    profiler_->plan_steps(total >= w + 2 * n ? n : prof_end - std::max<int64_t>(0, std::min(w, total - n)));
+    profiler_->plan_steps(profiled_count);
     profile_planned_ = true;
   }
   if (prof) profiler_->prepare_step();
