@@ -65,14 +65,7 @@ void DatasetWriter::open_next_shard() {
 
 void DatasetWriter::append(const torch::Tensor& x_in, const torch::Tensor& y_in) {
   torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32), y = y_in.to(torch::kCPU, torch::kFloat32);
-  append_float(x, y);
-  for (size_t k = 0; k < level_writers_.size(); ++k) {
-    const int sub = manifest_.levels[k].sub;
-    level_writers_[k]->append_float(subsample_batch(x, sub), subsample_batch(y, sub));
-  }
-}
-
-void DatasetWriter::append_float(const torch::Tensor& x, const torch::Tensor& y) {
+  // Statistics of the full resolution only: the levels take them over in complete().
   auto accumulate = [](const torch::Tensor& t, std::vector<double>& sum, std::vector<double>& sq, double& pts) {
     torch::Tensor d = t.to(torch::kFloat64).transpose(0, 1).reshape({t.size(1), -1});
     auto s = d.sum(1), q = (d * d).sum(1);
@@ -81,6 +74,14 @@ void DatasetWriter::append_float(const torch::Tensor& x, const torch::Tensor& y)
   };
   accumulate(x, x_sum_, x_sq_, points_x_);
   accumulate(y, y_sum_, y_sq_, points_y_);
+  write_samples(x, y);
+  for (size_t k = 0; k < level_writers_.size(); ++k) {
+    const int sub = manifest_.levels[k].sub;
+    level_writers_[k]->write_samples(subsample_batch(x, sub), subsample_batch(y, sub));
+  }
+}
+
+void DatasetWriter::write_samples(const torch::Tensor& x, const torch::Tensor& y) {
   int64_t offset = 0;
   while (offset < x.size(0)) {
     if (!current_ || current_->written() == shard_sizes_[current_index_]) {

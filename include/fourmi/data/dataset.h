@@ -26,7 +26,8 @@ class DatasetWriter {
 
  private:
   void open_next_shard();
-  void append_float(const torch::Tensor& x, const torch::Tensor& y);
+  // Writes float32 CPU samples into the shards (no statistics).
+  void write_samples(const torch::Tensor& x, const torch::Tensor& y);
   // Closes the shards, checksums them and writes the manifest; a level takes `parent`'s statistics.
   Manifest complete(const Manifest* parent);
   std::vector<std::unique_ptr<DatasetWriter>> level_writers_;
