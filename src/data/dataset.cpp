@@ -155,14 +155,14 @@ void Dataset::select_level() {
   if (!best) return;
   const std::string level_dir = (std::filesystem::path(dir_) / best->dir).string();
   Manifest level = Manifest::load(level_dir);
-  if (level.num_samples != manifest_.num_samples || level.stored_sub != manifest_.stored_sub * best->sub ||
-      level.x_shape != subsampled_shape(manifest_.x_shape, best->sub) || level.y_shape != subsampled_shape(manifest_.y_shape, best->sub))
+  const auto want_x = subsampled_shape(manifest_.x_shape, best->sub), want_y = subsampled_shape(manifest_.y_shape, best->sub);
+  const int want_stored_sub = manifest_.stored_sub * best->sub;
+  if (level.num_samples != manifest_.num_samples || level.stored_sub != want_stored_sub || level.x_shape != want_x || level.y_shape != want_y)
     throw std::runtime_error(fmt::format(
         "{}/manifest.json: stored level (sub {}) does not match {}/manifest.json: {} samples x [{}] y [{}] stored_sub {}, "
         "expected {} samples x [{}] y [{}] stored_sub {}; regenerate the dataset or set data.stored_levels: false",
         level_dir, best->sub, dir_, level.num_samples, fmt::join(level.x_shape, ","), fmt::join(level.y_shape, ","), level.stored_sub,
-        manifest_.num_samples, fmt::join(subsampled_shape(manifest_.x_shape, best->sub), ","),
-        fmt::join(subsampled_shape(manifest_.y_shape, best->sub), ","), manifest_.stored_sub * best->sub));
+        manifest_.num_samples, fmt::join(want_x, ","), fmt::join(want_y, ","), want_stored_sub));
   read_sub_ = sub_ / best->sub;
   dir_ = level_dir;
   manifest_ = std::move(level);
