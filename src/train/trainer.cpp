@@ -63,10 +63,7 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
-  if (!profile_planned_) {
-    profiler_->plan_steps(profiled_count);
-    profile_planned_ = true;
-  }
+  profiler_->plan_steps(profiled_count);  // the same count on every call of a run
   if (prof) profiler_->prepare_step();
   util::synchronize(device_);
   auto t0 = std::chrono::steady_clock::now();

@@ -74,7 +74,6 @@ class Trainer {
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
   std::unique_ptr<profile::Profiler> profiler_;
-  bool profile_planned_ = false;  // profiler_->plan_steps() called
 };
 
 }  // namespace fourmi::train
