@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -76,7 +76,7 @@ mode_mix_test() {
   $REPO/build-gpu/bin/test_models --gtest_filter='*ModeMix*' 2>&1 | tail -3 | tee res/test_mode_mix.log
 }
 DP=$REPO/build-gpu/bin/fourmi-bench-dp
-MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS)
+MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS -x NCCL_PROTO)
 CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
 # fourmi-bench-dp (medium and large) at each rank count of $3 (default 1 2 4) with override $1, into
 # res/dp_fourmi_np<n>_$2.json; with SWEEP=1 the 4-rank run also sweeps all-reduce sizes.
@@ -174,6 +174,33 @@ if [ "$PHASE" = overhead2 ]; then
   timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
     --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead2.log
   cp runs/large-oh/profile/rank-00000.json res/large-oh.json
+fi
+
+if [ "$PHASE" = overhead3 ]; then
+  # Where the profiler's cost on the launch-bound Burgers step comes from (session 5): the CUDA calls'
+  # host costs (bench/probe_host_costs.cu), then the default profiler against an A/A run (profiled
+  # steps that profile nothing: the estimator's noise floor), no op timing, and no collective timing,
+  # interleaved, OVERHEAD_REPS times.
+  step "probe: host costs of event records, waits and launches"
+  nvcc -O2 -o $W/probe $REPO/bench/probe_host_costs.cu && $W/probe | tee res/host_costs.json
+  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  for rep in $(seq 1 ${OVERHEAD_REPS:-2}); do
+    for variant in default aa no_ops no_comm_timing; do
+      step "Burgers, 4 GPUs, profiler variant $variant, repetition $rep"
+      FOURMI_PROFILE_EXPERIMENT=$variant timeout 100 "${MPIRUN[@]}" -x FOURMI_PROFILE_EXPERIMENT -np 4 $F train -c $REPO/configs/burgers1d.yaml \
+        --set train.epochs=40 --set train.batch_size=80 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false \
+        --set profile.enabled=true --set run.name=burgers-$variant-$rep 2>&1 | grep "profile:" | sed "s/^/$variant $rep /" | tee -a res/overhead3.log
+      cp runs/burgers-$variant-$rep/profile/rank-00000.json res/burgers-$variant-$rep.json
+    done
+  done
+fi
+
+if [ "$PHASE" = dpcta ]; then
+  # NCCL's CTA policy and protocol against the 4-GPU weak-scaling loss (session 5).
+  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default "1 4"
+  dp_sweep parallel.nccl_cta_policy=efficiency efficiency 4
+  dp_sweep parallel.nccl_cta_policy=zero zero 4
+  NCCL_PROTO=Simple dp_sweep parallel.nccl_cta_policy=default simple 4
 fi
 
 if [ "$PHASE" = ncumedium ]; then

@@ -68,11 +68,11 @@ int run_train(const CommonOptions& opts, bool resume) {
     ctx.world().all_reduce(on_device, dist::ReduceOp::kMax);  // the slowest rank sets the pace
     step_ms = on_device.to(torch::kCPU).item<double>();
     const auto& st = doc["steps"];
-    util::info("profile: step {:.2f} ms (compute {:.2f}, exposed comm {:.2f}, data wait {:.2f}); profiler overhead {}; {}/profile/rank-{:05d}.json",
+    util::info("profile: step {:.2f} ms (compute {:.2f}, exposed comm {:.2f}, data wait {:.2f}); profiler overhead {} (its host calls {:.3f} ms per step); {}/profile/rank-{:05d}.json",
                st["step_ms_mean"].get<double>(), st["compute_ms"].get<double>(), st["comm_exposed_ms"].get<double>(),
                st["data_wait_ms"].get<double>(),
                st["overhead_pct"].is_null() ? std::string("not measured (run too short)") : fmt::format("{:.1f}%", st["overhead_pct"].get<double>()),
-               run_dir, ctx.launch().rank);
+               st["profiler_host_ms"].get<double>(), run_dir, ctx.launch().rank);
   }
   nlohmann::json summary = {{"epochs_run", result.epochs_run}, {"train_rel_l2", result.final_train_loss},
                             {"test_rel_l2", result.final_eval.rel_l2}, {"test_samples", result.final_eval.samples},

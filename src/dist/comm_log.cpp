@@ -19,6 +19,7 @@ static int64_t steady_ns() {
 CommLog::CommLog() : epoch_ns_(steady_ns()) {}
 double CommLog::now() const { return static_cast<double>(steady_ns() - epoch_ns_) * 1e-9; }
 void CommLog::add(CommRecord r) {
+  if (paused_.load()) return;
   std::lock_guard<std::mutex> lock(mu_);
   records_.push_back(std::move(r));
 }

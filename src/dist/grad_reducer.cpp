@@ -118,6 +118,12 @@ void GradReducer::launch_ready() {
 
 void GradReducer::finish() {
   if (!sync_) return;
+  launch_remaining();
+  for (size_t b = 0; b < buckets_.size(); ++b) wait_bucket(b);
+}
+
+void GradReducer::launch_remaining() {
+  if (!sync_) throw std::logic_error("GradReducer::launch_remaining: this backward was not prepared with sync");
   torch::NoGradGuard no_grad;
   // Parameters that received no gradient this step contribute zeros, so every rank still
   // launches every bucket, in order.
@@ -134,22 +140,30 @@ void GradReducer::finish() {
     --b.pending;
   }
   launch_ready();
-  for (auto& b : buckets_) {
-    b.work->wait();
-    if (options_.bf16_compress) b.target.copy_(b.wire);
-    const bool in_place = !b.target.is_same(b.flat);
-    b.target = torch::Tensor();
-    b.work.reset();
-    if (in_place) continue;  // the gradient itself was reduced
-    // The reduced gradients are handed over as views of the bucket, without a copy. The bucket is
-    // written again only by the next synchronised backward, which the caller's stream orders after
-    // the optimizer step that reads these views.
-    for (size_t i = 0; i < b.params.size(); ++i) {
-      auto& p = params_[b.params[i]];
-      p.mutable_grad() = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
-    }
+  next_wait_ = 0;
+  if (buckets_.empty()) sync_ = false;
+}
+
+void GradReducer::wait_bucket(size_t bucket) {
+  if (!sync_ || bucket != next_wait_ || next_launch_ != buckets_.size())
+    throw std::logic_error(fmt::format("GradReducer::wait_bucket({}): call launch_remaining() first, then wait for buckets 0..{} in order",
+                                       bucket, buckets_.size() - 1));
+  torch::NoGradGuard no_grad;
+  Bucket& b = buckets_[bucket];
+  b.work->wait();
+  if (options_.bf16_compress) b.target.copy_(b.wire);
+  const bool in_place = !b.target.is_same(b.flat);
+  b.target = torch::Tensor();
+  b.work.reset();
+  if (++next_wait_ == buckets_.size()) sync_ = false;
+  if (in_place) return;  // the gradient itself was reduced
+  // The reduced gradients are handed over as views of the bucket, without a copy. The bucket is
+  // written again only by the next synchronised backward, which the caller's stream orders after
+  // the optimizer step that reads these views.
+  for (size_t i = 0; i < b.params.size(); ++i) {
+    auto& p = params_[b.params[i]];
+    p.mutable_grad() = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
   }
-  sync_ = false;
 }
 
 }  // namespace fourmi::dist

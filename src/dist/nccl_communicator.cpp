@@ -60,6 +60,13 @@ torch::Tensor wire_view(const torch::Tensor& t, ReduceOp op, const char* what) {
   return torch::view_as_real(t);
 }
 
+int cta_policy_flag(const std::string& policy) {
+  if (policy == "default") return NCCL_CTA_POLICY_DEFAULT;
+  if (policy == "efficiency") return NCCL_CTA_POLICY_EFFICIENCY;
+  if (policy == "zero") return NCCL_CTA_POLICY_ZERO;
+  throw std::invalid_argument(fmt::format("parallel.nccl_cta_policy '{}': accepted: default, efficiency, zero", policy));
+}
+
 // A CUDA event shared by the Work that waits on it and the watchdog that polls it.
 struct Event {
   cudaEvent_t handle = nullptr;
@@ -278,7 +285,7 @@ class NcclCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s, bool high_priority_stream) {
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, const NcclOptions& options) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -290,10 +297,13 @@ std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, dou
   MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD);  // MPI only bootstraps
   c10::cuda::CUDAGuard guard(device_index);
   ncclComm_t comm = nullptr;
-  ncclResult_t rc = ncclCommInitRank(&comm, size, id, rank);
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.CTAPolicy = cta_policy_flag(options.cta_policy);  // sub-groups split from this communicator inherit it
+  ncclResult_t rc = ncclCommInitRankConfig(&comm, size, id, rank, &config);
   if (rc != ncclSuccess)
-    abort_all_ranks(fmt::format("ncclCommInitRank failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index, ncclGetErrorString(rc)));
-  return std::make_unique<NcclCommunicator>(comm, device_index, "world", timeout_s, high_priority_stream);
+    abort_all_ranks(fmt::format("ncclCommInitRankConfig failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index,
+                                ncclGetErrorString(rc)));
+  return std::make_unique<NcclCommunicator>(comm, device_index, "world", options.timeout_s, options.high_priority_stream);
 }
 
 }  // namespace fourmi::dist

@@ -8,7 +8,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <optional>
 #include <atomic>
+#include <chrono>
 
 namespace fourmi::profile {
 namespace {
@@ -76,6 +78,30 @@ void hook_input_side(Profiler* profiler, int record, const torch::Tensor& in, co
   }
 }
 
+}  // namespace
+
+// Adds the host time of one profiler call to the profiler's own-cost counter (reported per step,
+// so that a profile says what the profiler itself took from a host-bound step).
+class HostTimer {
+ public:
+  explicit HostTimer(Profiler* p) : p_(p), t0_(std::chrono::steady_clock::now()) {}
+  ~HostTimer() {
+    p_->host_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
+                           std::memory_order_relaxed);
+  }
+
+ private:
+  Profiler* p_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+namespace {
+
+void add_to(OpCost& total, const OpCost& c) {
+  total.flops += c.flops;
+  total.bytes += c.bytes;
+}
+
 const char* precision_of(const std::string& kind, bool tf32_gemm) {
   if (kind == "linear" || kind == "spectral_mix") return tf32_gemm ? "tf32" : "fp32";
   return "fp32";
@@ -103,6 +129,8 @@ void Profiler::prepare_step() {
 }
 
 void Profiler::begin_step(double data_wait_ms) {
+  host_ns_at_begin_ = host_ns_.load();
+  HostTimer timer(this);
   Step s;
   s.host_start_ms = steady_ms();
   s.comm_log_start_s = log_ ? log_->now() : 0.0;
@@ -119,14 +147,25 @@ void Profiler::begin_step(double data_wait_ms) {
 }
 
 void Profiler::mark(const std::string& phase) {
+  HostTimer timer(this);
   int id = clock_.mark();
   std::lock_guard<std::mutex> lock(mu_);
   steps_.back().phases[phase] = id;
 }
 
+void Profiler::mark_wait(bool begin) {
+  HostTimer timer(this);
+  int id = clock_.mark();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& waits = steps_.back().waits;
+  if (begin) waits.push_back({id, -1});
+  else if (!waits.empty() && waits.back().second < 0) waits.back().second = id;
+}
+
 void Profiler::end_step() {
   mark("step_end");
   g_active.store(nullptr);
+  HostTimer timer(this);
   if (steps_.size() == 1 && op_samples_ > 0) {  // the first step timed every call and counted them
     calls_per_step_ = call_index_;
     const int64_t later = std::max<int64_t>(1, planned_steps_ - 1);
@@ -135,6 +174,7 @@ void Profiler::end_step() {
   if (log_) log_->set_device_timing(false);
   std::lock_guard<std::mutex> lock(mu_);
   steps_.back().comm_last = log_ ? log_->size() : 0;
+  steps_.back().host_ns = host_ns_.load() - host_ns_at_begin_;
 }
 
 size_t Profiler::op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost_of) {
@@ -161,15 +201,19 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
   if (!timed_now()) return fn(in);
   const bool grads = torch::GradMode::is_enabled();
   int64_t record;
+  std::optional<HostTimer> timer(this);
   {
     std::lock_guard<std::mutex> lock(mu_);
     size_t op = op_index(name, kind, cost);
+    if (steps_.size() == 1) add_to(ops_[op].first_step_total, ops_[op].forward);
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
   }
   const uint64_t first_seq = at::sequence_number::peek();
   int start = clock_.mark();
+  timer.reset();
   torch::Tensor y = fn(in);
+  timer.emplace(this);
   int end = clock_.mark();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -189,14 +233,18 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
 void Profiler::time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn) {
   if (!timed_now()) return fn();
   int64_t record;
+  std::optional<HostTimer> timer(this);
   {
     std::lock_guard<std::mutex> lock(mu_);
     size_t op = op_index(name, kind, [&] { return cost; });
+    if (steps_.size() == 1) add_to(ops_[op].first_step_total, cost);
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
   }
   int start = clock_.mark();
+  timer.reset();
   fn();
+  timer.emplace(this);
   int end = clock_.mark();
   std::lock_guard<std::mutex> lock(mu_);
   steps_.back().ops[record].fwd_start = start;
@@ -204,6 +252,7 @@ void Profiler::time_block(const std::string& name, const char* kind, OpCost cost
 }
 
 void Profiler::on_backward_mark(int record, bool output_side) {
+  HostTimer timer(this);
   int id = clock_.mark();
   std::lock_guard<std::mutex> lock(mu_);
   auto& r = steps_.back().ops.at(record);
@@ -215,7 +264,7 @@ void Profiler::finish() {
   clock_.synchronize();
   const auto records = log_ ? log_->records() : std::vector<dist::CommRecord>{};
   std::vector<double> fwd_ms(ops_.size(), 0), bwd_ms(ops_.size(), 0);
-  std::vector<int> bwd_seen(ops_.size(), 0), fwd_seen(ops_.size(), 0), steps_with(ops_.size(), 0);
+  std::vector<int> bwd_seen(ops_.size(), 0), fwd_seen(ops_.size(), 0);
   double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0, comm_overlap = 0;
   double min_step = 1e30, max_step = 0;
   nlohmann::json comm = nlohmann::json::array();
@@ -227,11 +276,18 @@ void Profiler::finish() {
     };
     const double t_end = at("step_end"), t_bwd = at("backward_end"), t_red = at("reduce_end");
     const double bwd_end = t_bwd >= 0 ? t_bwd : t_end, red_end = t_red >= 0 ? t_red : bwd_end;
+    // The compute stream's waits for reductions; without them, one wait from backward's end to reduce_end.
+    std::vector<std::pair<double, double>> waits;
+    for (const auto& [b, e] : s.waits)
+      if (e >= 0) waits.push_back({clock_.elapsed_ms(s.start, b), clock_.elapsed_ms(s.start, e)});
+    if (s.waits.empty()) waits.push_back({bwd_end, red_end});
+    double exposed = 0;
     std::vector<Span> spans;
     spans.push_back({"data wait", 2, -s.data_wait_ms, s.data_wait_ms});
-    std::vector<char> in_step(ops_.size(), 0);
-    for (const auto& r : s.ops)
-      if (!in_step[r.op]) in_step[r.op] = 1, steps_with[r.op] += 1;
+    for (const auto& [b, e] : waits) {
+      exposed += std::max(0.0, e - b);
+      if (e > b) spans.push_back({"wait for reduction", 0, b, e - b});
+    }
     for (const auto& r : s.ops) {
       const OpInfo& info = ops_[r.op];
       double f0 = clock_.elapsed_ms(s.start, r.fwd_start), f1 = clock_.elapsed_ms(s.start, r.fwd_end);
@@ -257,7 +313,10 @@ void Profiler::finish() {
         dur_ms = r.duration_s * 1e3;
       }
       r.duration_s = dur_ms * 1e-3;
-      const double overlapped = std::clamp(std::min(start_ms + dur_ms, bwd_end) - start_ms, 0.0, dur_ms);
+      // Overlapped: the part of the collective during which the compute stream was not waiting for it.
+      double waited = 0;
+      for (const auto& [b, e] : waits) waited += std::max(0.0, std::min(start_ms + dur_ms, e) - std::max(start_ms, b));
+      const double overlapped = std::clamp(dur_ms - waited, 0.0, dur_ms);
       comm_total += dur_ms;
       comm_overlap += overlapped;
       comm.push_back({{"step", si}, {"op", r.op}, {"group", r.group}, {"dtype", r.dtype}, {"bytes", r.bytes},
@@ -266,13 +325,13 @@ void Profiler::finish() {
                       {"overlap_pct", dur_ms > 0 ? 100.0 * overlapped / dur_ms : 100.0}});
       spans.push_back({fmt::format("{} {} {:.1f} MB", r.group, r.op, r.bytes / 1e6), 1, start_ms, dur_ms});
     }
-    const double compute = bwd_end + std::max(0.0, t_end - red_end);
+    const double compute = t_end - exposed;
     const double step = t_end + s.data_wait_ms;
     sum_step += step;
     min_step = std::min(min_step, step);
     max_step = std::max(max_step, step);
     sum_compute += compute;
-    sum_comm_exposed += std::max(0.0, red_end - bwd_end);
+    sum_comm_exposed += exposed;
     sum_data += s.data_wait_ms;
     spans_.push_back(std::move(spans));
     step_host_start_.push_back(s.host_start_ms);
@@ -282,7 +341,12 @@ void Profiler::finish() {
   for (size_t i = 0; i < ops_.size(); ++i) {
     // Per-call means over the steps in which the op was timed (all of them, or its turn when sampling).
     OpInfo& o = ops_[i];
-    o.calls_per_step = steps_with[i] ? fwd_seen[i] / steps_with[i] : 1;
+    // The first profiled step timed every call: it gives the calls per step and, when calls differ
+    // in size (the optimizer per bucket), the mean cost per call.
+    int first_calls = 0;
+    for (const auto& r : steps_.front().ops) first_calls += r.op == i;
+    o.calls_per_step = first_calls > 0 ? first_calls : 1;
+    if (first_calls > 1) o.forward = {o.first_step_total.flops / first_calls, o.first_step_total.bytes / first_calls};
     const double f = fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0, b = bwd_seen[i] ? bwd_ms[i] / bwd_seen[i] : 0.0;
     sum_ops += (f + b) * o.calls_per_step;
     const bool block = o.kind == "optimizer";
@@ -308,12 +372,15 @@ void Profiler::finish() {
     return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
   };
   const double plain = median(wall_plain_), prof = median(wall_profiled_);
+  std::vector<double> host_ms;
+  for (const auto& s : steps_) host_ms.push_back(static_cast<double>(s.host_ns) * 1e-6);
   summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
                          {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
                          {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
                          {"op_sampling", op_samples_ > 0 ? fmt::format("{} of {} op calls per profiled step, round robin in call order "
                                                                       "(every call in the first)", calls_timed_, calls_per_step_)
                                                         : std::string("every op every step")},
+                         {"profiler_host_ms", median(host_ms)}, {"profiler_host_ms_max", *std::max_element(host_ms.begin(), host_ms.end())},
                          {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
                          {"wall_ms_profiled_mean", mean(wall_profiled_)}, {"wall_ms_unprofiled_mean", mean(wall_plain_)},
                          {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(mean(wall_plain_))},

@@ -18,7 +18,7 @@
 
 namespace fourmi::train {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
+std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
   return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
                                      /*decoupled_weight_decay=*/c.optimizer == "adamw");
 }
@@ -47,7 +47,8 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
   if (!profiler_ || profiler_->finished()) return train_step(batch);
   // After warm-up, 2 x `steps` steps alternate plain and profiled, all timed the same way
-  // (synchronised), so the profiler's own cost is measured free of drift between windows. A run
+  // (synchronised, and started together on every rank), so the profiler's own cost is measured free
+  // of drift between windows and of one rank's late start being timed as another's step. A run
   // too short for that profiles `steps` consecutive steps and measures no overhead.
   const int64_t w = config_.profile.warmup_steps, n = config_.profile.steps;
   bool plain = false, prof = false;
@@ -63,17 +64,31 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
+  // profile.control_run: the steps in the profiled slots run unprofiled (all but the first, so
+  // that the run still has a profile), and the overhead figure measures only the noise.
+  const bool instrument = prof && !(config_.profile.control_run && profiler_->profiled_steps() >= 1);
   profiler_->plan_steps(profiled_count);  // the same count on every call of a run
-  if (prof) profiler_->prepare_step();
-  util::synchronize(device_);
+  if (instrument) profiler_->prepare_step();
+  line_up_ranks();
   auto t0 = std::chrono::steady_clock::now();
-  if (prof) profiler_->begin_step(batch.wait_seconds * 1e3);
+  if (instrument) profiler_->begin_step(batch.wait_seconds * 1e3);
   torch::Tensor loss = train_step(batch);
-  if (prof) profiler_->end_step();
+  if (instrument) profiler_->end_step();
   util::synchronize(device_);
   profiler_->add_wall_time(prof, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (prof && g + 1 == prof_end) profiler_->finish();
   return loss;
+}
+
+void Trainer::line_up_ranks() {
+  util::synchronize(device_);
+  if (comm_.size() == 1 && model_->mode_group().size() == 1) return;
+  // A barrier over the data group, then over the mode group, waits for every rank of the grid.
+  dist::CommLog* log = comm_.log();
+  if (log) log->set_paused(true);
+  comm_.barrier();
+  if (model_->mode_group().size() > 1) model_->mode_group().comm->barrier();
+  if (log) log->set_paused(false);
 }
 
 torch::Tensor Trainer::train_step(const data::Batch& batch) {
@@ -100,14 +115,30 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   }
   profile::Profiler* prof = profile::Profiler::active();
   if (prof) prof->mark("backward_end");
-  if (reducer_) reducer_->finish();
-  if (prof) {
-    prof->mark("reduce_end");
-    prof->time_block("optimizer", "optimizer", profile::adam_cost(model_->parameter_count()), [&] { optimizer_->step(); });
-  } else {
-    optimizer_->step();
+  if (!reducer_) {
+    update(prof, model_->parameters());
+    return loss_sum;
+  }
+  // Each bucket's parameters are updated as soon as its reduction is done, so the update of the
+  // first buckets overlaps the reduction of the last (the gradients backward produced last).
+  reducer_->launch_remaining();
+  const auto params = model_->parameters();
+  for (size_t b = 0; b < reducer_->num_buckets(); ++b) {
+    if (prof) prof->mark_wait(true);
+    reducer_->wait_bucket(b);
+    if (prof) prof->mark_wait(false);
+    std::vector<torch::Tensor> bucket;
+    for (size_t k : reducer_->bucket_params(b)) bucket.push_back(params[k]);
+    update(prof, bucket);
   }
   return loss_sum;
+}
+
+void Trainer::update(profile::Profiler* prof, const std::vector<torch::Tensor>& params) {
+  if (!prof) return optimizer_->step_params(params);
+  int64_t n = 0;
+  for (const auto& p : params) n += p.numel();
+  prof->time_block("optimizer", "optimizer", profile::adam_cost(n), [&] { optimizer_->step_params(params); });
 }
 
 torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {

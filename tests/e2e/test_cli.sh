@@ -48,6 +48,18 @@ grep -q "test relative L2 error" train.log && pass "train prints test error" || 
 [ -f runs/e2e-mpi/profile/comm-rank-00000.json ] && [ -f runs/e2e-mpi/profile/comm-rank-00001.json ] \
   && grep -q '"op": "all_reduce"' runs/e2e-mpi/profile/comm-rank-00001.json && pass "per-rank communication logs" || fail "comm logs: $(ls -R runs/e2e-mpi)"
 
+# profile.control_run under mpirun: the ranks line up before each timed step, the slots of the
+# profiled steps run unprofiled after the first, and the overhead figure (pure noise) is still measured.
+"${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" --set run.name=e2e-control --set train.epochs=3 --set profile.enabled=true \
+  --set profile.control_run=true --set profile.warmup_steps=1 --set profile.steps=3 > control.log 2>&1
+if python3 - runs/e2e-control/profile/rank-00001.json <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))["steps"]
+assert st["profiled"] == 1, st["profiled"]
+assert isinstance(st["overhead_pct"], (int, float)), st["overhead_pct"]
+PY
+then pass "profile.control_run: one profiled step, overhead still measured"; else fail "control run: $(tail -5 control.log)"; fi
+
 # debug: section. check_finite names the first op that produced NaN/Inf (here: weights blown up
 # by a huge learning rate); rank_logs gives every rank its own log file under mpirun.
 expect_fail "debug.check_finite names the first op with NaN/Inf" "debug.check_finite: [a-z0-9_.]* (forward) produced NaN or Inf" \

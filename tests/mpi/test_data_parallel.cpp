@@ -118,3 +118,23 @@ TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
   const float expect = c.size() * (c.size() + 1) / 2.0f;
   for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
 }
+
+TEST(GradReducer, WaitsBucketByBucketInLaunchOrder) {
+  auto& c = *world();
+  std::vector<torch::Tensor> params{torch::ones({1000}).requires_grad_(), torch::ones({10}).requires_grad_(),
+                                    torch::ones({3000}).requires_grad_()};
+  dist::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
+  ASSERT_EQ(reducer.num_buckets(), 2u);
+  EXPECT_EQ(reducer.bucket_params(0), std::vector<size_t>({2}));
+  EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
+  reducer.prepare(true);
+  ((params[0].sum() + params[1].sum() + params[2].sum()) * static_cast<float>(c.rank() + 1)).backward();
+  reducer.launch_remaining();
+  EXPECT_THROW(reducer.wait_bucket(1), std::logic_error);  // bucket 0 first
+  const float expect = c.size() * (c.size() + 1) / 2.0f;
+  reducer.wait_bucket(0);
+  EXPECT_TRUE(torch::all(params[2].grad() == expect).item<bool>());
+  reducer.wait_bucket(1);
+  for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
+  EXPECT_THROW(reducer.wait_bucket(1), std::logic_error);  // the step's buckets are done
+}

@@ -106,6 +106,22 @@ TEST(MpiCommunicator, RecordsToCommLogWithBusBandwidth) {
   if (c.size() > 1) EXPECT_NEAR(recs[0].busbw(), recs[0].algbw() * 2 * (n - 1) / n, 1e-6 * recs[0].algbw());
 }
 
+TEST(MpiCommunicator, PausedCommLogDropsRecords) {
+  auto& c = *world();
+  CommLog log;
+  c.set_log(&log);
+  torch::Tensor t = torch::ones({8});
+  log.set_paused(true);
+  c.all_reduce(t);
+  c.barrier();
+  log.set_paused(false);
+  c.all_reduce(t);
+  c.set_log(nullptr);
+  auto recs = log.records();
+  ASSERT_EQ(recs.size(), 1u);  // only the collective made while the log was not paused
+  EXPECT_EQ(recs[0].op, "all_reduce");
+}
+
 TEST(MpiCommunicator, RejectsCudaOrNonContiguousTensors) {
   auto& c = *world();
   torch::Tensor t = torch::ones({4, 4}).t();

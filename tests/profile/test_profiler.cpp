@@ -84,3 +84,16 @@ TEST(Profiler, FewPlannedStepsTimeMoreOpsPerStep) {
   p.finish();
   for (const auto& [name, fb] : samples_by_op(p.summary())) EXPECT_EQ(fb.first, 2) << name;
 }
+
+TEST(Profiler, ReportsItsOwnHostTimePerStep) {
+  Profiler p(torch::kCPU, nullptr, false, /*op_samples=*/0);
+  p.plan_steps(3);
+  for (int s = 0; s < 3; ++s) profiled_step(p);
+  p.finish();
+  const nlohmann::json summary = p.summary();
+  const auto& st = summary["steps"];
+  // Every op timed: marks, hooks and bookkeeping take some host time, and less than the step.
+  EXPECT_GT(st["profiler_host_ms"].get<double>(), 0.0);
+  EXPECT_GE(st["profiler_host_ms_max"].get<double>(), st["profiler_host_ms"].get<double>());
+  EXPECT_LT(st["profiler_host_ms"].get<double>(), st["step_ms_max"].get<double>());
+}

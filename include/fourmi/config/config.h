@@ -129,6 +129,7 @@ struct ParallelConfig {
   bool bf16_compress = false;
   double timeout_s = 300.0;     // collective watchdog
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
+  std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
 };
 
 struct ProfileConfig {
@@ -137,6 +138,7 @@ struct ProfileConfig {
   int steps = 80;               // profiled steps after warm-up (as many plain steps alternate with them)
   bool sample_ops = true;       // time a few ops per profiled step, round robin (false: every op in every step)
   int op_samples = 3;           // with sample_ops: profiled steps that time each op, about
+  bool control_run = false;     // A/A control: the alternating "profiled" steps run unprofiled (overhead = noise)
   std::string peaks = "";       // file written by `fourmi bench peak` ("" = <run.dir>/peaks-<device>.json, measured if missing)
   double peak_fp32_gflops = 0;  // peaks given directly (all > 0 needed for fp32 and memory; 0 = measured/file)
   double peak_tf32_gflops = 0;

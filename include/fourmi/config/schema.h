@@ -179,6 +179,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("bf16_compress", c.bf16_compress);
   v("timeout_s", c.timeout_s, positive());
   v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
+  v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);
@@ -186,6 +187,7 @@ template <class V> void describe(V& v, ProfileConfig& c) {
   v("steps", c.steps, at_least(1));
   v("sample_ops", c.sample_ops);
   v("op_samples", c.op_samples, at_least(1));
+  v("control_run", c.control_run);
   v("peaks", c.peaks);
   v("peak_fp32_gflops", c.peak_fp32_gflops, at_least(0.0));
   v("peak_tf32_gflops", c.peak_tf32_gflops, at_least(0.0));

@@ -39,12 +39,16 @@ class CommLog {
   // When on, GPU backends record events around each collective (set by the profiler).
   void set_device_timing(bool on) { device_timing_.store(on); }
   bool device_timing() const { return device_timing_.load(); }
+  // While paused, add() drops records: collectives that are not part of the work (the profiler's
+  // rank alignment) stay out of the communication profile.
+  void set_paused(bool on) { paused_.store(on); }
 
  private:
   mutable std::mutex mu_;
   std::vector<CommRecord> records_;
   int64_t epoch_ns_;
   std::atomic<bool> device_timing_{false};
+  std::atomic<bool> paused_{false};
 };
 
 }  // namespace fourmi::dist

@@ -7,7 +7,9 @@
 // bucket is complete, and every earlier bucket has been launched, its
 // all-reduce (SUM) starts, so communication overlaps the rest of backward and buckets are
 // launched in the same order on every rank. finish() waits for all buckets (on CUDA it orders
-// the current stream after them) and writes the reduced gradients back to `.grad`. The caller
+// the current stream after them) and writes the reduced gradients back to `.grad`; or, to update
+// parameters while later buckets are still being reduced, launch_remaining() then wait_bucket(i)
+// for each bucket in launch order, each followed by the update of bucket_params(i). The caller
 // scales the loss so that the SUM is the wanted average. With sync off (gradient-accumulation
 // micro-steps) the hooks do nothing and gradients accumulate locally.
 #pragma once
@@ -37,9 +39,16 @@ class GradReducer {
   void broadcast_parameters(int root = 0);
   // Call before each backward: whether this backward's gradients are synchronised.
   void prepare(bool sync);
-  // Call after backward when prepare(true) was called.
+  // Call after backward when prepare(true) was called: launch_remaining() and every wait_bucket().
   void finish();
+  // After backward: launches every bucket not launched yet (parameters without a gradient this
+  // step contribute zeros). Then wait_bucket(0), ..., wait_bucket(n-1), in this order, each
+  // ordering the current stream after that bucket's reduction and setting its parameters' `.grad`.
+  void launch_remaining();
+  void wait_bucket(size_t bucket);
   size_t num_buckets() const { return buckets_.size(); }
+  // Indices (into the constructor's list) of the parameters of bucket `bucket`.
+  const std::vector<size_t>& bucket_params(size_t bucket) const { return buckets_.at(bucket).params; }
 
  private:
   struct Bucket {
@@ -61,6 +70,7 @@ class GradReducer {
   std::vector<std::pair<size_t, size_t>> where_;  // param → (bucket, slot)
   std::vector<bool> ready_;
   size_t next_launch_ = 0;
+  size_t next_wait_ = 0;
   bool sync_ = false;
   std::shared_ptr<bool> alive_;
 };

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "fourmi/dist/communicator.h"
 
@@ -18,6 +19,11 @@ namespace fourmi::dist {
 
 // `high_priority_stream`: collectives run on a high-priority CUDA stream, so their blocks are
 // scheduled ahead of queued compute blocks; a normal-priority stream lets compute go first.
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, double timeout_s, bool high_priority_stream = true);
+struct NcclOptions {
+  double timeout_s = 300.0;           // collective watchdog
+  bool high_priority_stream = true;   // CUDA priority of the communication stream
+  std::string cta_policy = "default"; // NCCL's CTA policy: default | efficiency | zero (ncclConfig_t::CTAPolicy)
+};
+std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, const NcclOptions& options);
 
 }  // namespace fourmi::dist

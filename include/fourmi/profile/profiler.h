@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,8 +32,9 @@ namespace fourmi::profile {
 struct OpInfo {
   std::string name, kind, precision;
   int layer = -1;
-  OpCost forward, backward;
-  int calls_per_step = 1;
+  OpCost forward, backward;           // per call (the mean over a step's calls when they differ)
+  int calls_per_step = 1;             // counted in the first profiled step, which times every call
+  OpCost first_step_total;            // forward cost summed over the first profiled step's calls
 };
 
 class Profiler {
@@ -56,17 +58,22 @@ class Profiler {
   void prepare_step();
   void begin_step(double data_wait_ms);
   void mark(const std::string& phase);  // forward_end | backward_end | reduce_end (then end_step)
+  // Around each wait of the compute stream for a reduction (begin, then end): the step's exposed
+  // communication is the sum of these waits. Without them it is reduce_end - backward_end.
+  void mark_wait(bool begin);
   void end_step();
   // Resolves every mark (waits for the device) and aggregates the profiled steps.
   void finish();
   bool finished() const { return finished_; }
+  size_t profiled_steps() const { return steps_.size(); }
 
   // Runs fn(in) as op `name`, timing its forward and, through autograd, its backward.
   // Ops are named after the Fourier layer of the enclosing LayerScope ("layer2.fft"); `cost` is
   // evaluated once, when the op is first seen.
   torch::Tensor run_op(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
                        const std::function<torch::Tensor(const torch::Tensor&)>& fn);
-  // Times an op with no autograd (the optimizer step).
+  // Times an op with no autograd (the optimizer step); an op timed several times per step with
+  // different costs (the optimizer per gradient bucket) reports the mean cost per call.
   void time_block(const std::string& name, const char* kind, OpCost cost, const std::function<void()>& fn);
 
   // {"steps", "ops", "comm", "comm_summary"}; ops carry flops, bytes and time per step.
@@ -90,6 +97,8 @@ class Profiler {
     double comm_log_start_s = 0;
     double data_wait_ms = 0;
     std::map<std::string, int> phases;
+    std::vector<std::pair<int, int>> waits;  // (begin, end) marks of the compute stream's waits
+    int64_t host_ns = 0;        // host time spent inside the profiler during this step
     std::vector<OpRecord> ops;
     size_t comm_first = 0, comm_last = 0;  // CommLog record range
   };
@@ -100,6 +109,7 @@ class Profiler {
   };
   size_t op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost);
   bool timed_now();  // whether the current op call is timed in this step (counts the call)
+  friend class HostTimer;
 
   torch::Device device_;
   dist::CommLog* log_;
@@ -110,6 +120,8 @@ class Profiler {
   int64_t calls_per_step_ = 0;   // G, counted in the first profiled step
   int64_t calls_timed_ = 1;      // k: consecutive calls timed per step after the first
   StepClock clock_;
+  std::atomic<int64_t> host_ns_{0};  // host time inside the profiler's own calls, all steps
+  int64_t host_ns_at_begin_ = 0;
   std::mutex mu_;
   std::vector<OpInfo> ops_;
   std::map<std::string, size_t> op_by_name_;

@@ -15,8 +15,12 @@ class FusedAdam : public torch::optim::Adam {
  public:
   FusedAdam(std::vector<torch::Tensor> params, torch::optim::AdamOptions options, bool decoupled_weight_decay);
   torch::Tensor step(LossClosure closure = nullptr) override;
+  // The same update for some of the parameters only (a bucket whose gradients are reduced while
+  // others are not yet); every parameter must be updated once per step. One parameter group only.
+  void step_params(const std::vector<torch::Tensor>& params);
 
  private:
+  void update(torch::optim::AdamOptions& options, const std::vector<torch::Tensor>& params);
   bool decoupled_;
   struct DeviceStep {
     torch::Tensor count;  // float32 step counter on the parameter's device, as the fused kernel wants

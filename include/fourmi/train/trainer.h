@@ -20,6 +20,7 @@
 #include "fourmi/dist/grad_reducer.h"
 #include "fourmi/models/fno.h"
 #include "fourmi/profile/profiler.h"
+#include "fourmi/train/fused_adam.h"
 #include "fourmi/train/metrics.h"
 
 namespace fourmi::train {
@@ -38,7 +39,7 @@ struct FitResult {
   std::string last_checkpoint;
 };
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
+std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
 
 class Trainer {
  public:
@@ -64,12 +65,17 @@ class Trainer {
   // Runs one step; inside the profile windows it is timed (synchronised) and, in the
   // profiled window, recorded op by op.
   torch::Tensor timed_step(const data::Batch& batch, int64_t global_step, int64_t total_steps);  // SUM over the data-parallel group, back on the host
+  // Before a timed step: waits for the device, then for every rank of the grid (barriers kept out
+  // of the communication profile), so that all ranks start the step together.
+  void line_up_ranks();
+  // Adam on `params` (all of them, or one bucket's), timed as op "optimizer" when profiling.
+  void update(profile::Profiler* prof, const std::vector<torch::Tensor>& params);
   config::Config config_;
   models::FNO model_;
   torch::Device device_;
   dist::Communicator& comm_;
   std::string run_dir_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<FusedAdam> optimizer_;
   std::unique_ptr<dist::GradReducer> reducer_;
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
