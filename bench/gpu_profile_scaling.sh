@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -193,6 +193,39 @@ if [ "$PHASE" = overhead3 ]; then
       cp runs/burgers-$variant-$rep/profile/rank-00000.json res/burgers-$variant-$rep.json
     done
   done
+fi
+
+if [ "$PHASE" = dpfinal ]; then
+  # Weak scaling with the defaults (Adam per gradient bucket, overlapping the last all-reduce) against
+  # DDP and raw NCCL, all in one command: bench/results/dp_scaling.json (session 5).
+  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = overhead5 ]; then
+  # The profiler's cost with the defaults on the launch-bound Burgers step at 4 GPUs (ranks lined up
+  # before each timed step), each repetition next to an A/A control run (profile.control_run: the
+  # profiled slots run unprofiled, so its figure is the estimator's noise), OVERHEAD_REPS times
+  # (default 6); then FNO-2D large on one GPU when LARGE=1.
+  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  for rep in $(seq 1 ${OVERHEAD_REPS:-6}); do
+    for control in false true; do
+      step "Burgers (paper FNO-1D), 4 GPUs, default profiling, control_run=$control, repetition $rep"
+      timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
+        --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+        --set profile.control_run=$control --set run.name=burgers-$control-$rep 2>&1 | grep "profile:" | sed "s/^/control=$control $rep /" \
+        | tee -a res/overhead5.log
+      cp runs/burgers-$control-$rep/profile/rank-00000.json res/burgers-control_$control-$rep.json
+    done
+  done
+  if [ "${LARGE:-0}" = 1 ]; then
+    darcy256
+    step "FNO-2D large, 1 GPU, default profiling"
+    timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
+      --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead5.log
+    cp runs/large-oh/profile/rank-00000.json res/large-oh.json
+  fi
 fi
 
 if [ "$PHASE" = dpcta ]; then
