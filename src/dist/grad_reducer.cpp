@@ -35,7 +35,8 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
     bytes = elems = 0;
   };
   // The first bucket is kept small (1 MiB, as DDP does) so that communication starts early; a
-  // parameter that would overflow a non-empty bucket starts the next one.
+  // parameter that would overflow a non-empty bucket starts the next one; a parameter of half a
+  // bucket or more gets a bucket of its own, so that its gradient is reduced in place, not copied.
   int64_t cap = std::min<int64_t>(options_.bucket_bytes, 1 << 20);
   for (size_t k = params_.size(); k-- > 0;) {
     const auto& p = params_[k];
@@ -43,7 +44,8 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
       throw std::invalid_argument(fmt::format("GradReducer: parameter {} is {}; accepted: float32 (keep complex weights as real [...,2])",
                                               k, c10::toString(p.scalar_type())));
     const int64_t pbytes = p.numel() * 4;
-    if (!current.params.empty() && (p.device() != params_[current.params[0]].device() || bytes + pbytes > cap)) {
+    const bool alone = 2 * pbytes >= options_.bucket_bytes;
+    if (!current.params.empty() && (alone || p.device() != params_[current.params[0]].device() || bytes + pbytes > cap)) {
       close_bucket();
       cap = options_.bucket_bytes;
     }
@@ -52,6 +54,10 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
     current.offsets.push_back(elems);
     elems += p.numel();
     bytes += pbytes;
+    if (alone) {
+      close_bucket();
+      cap = options_.bucket_bytes;
+    }
   }
   close_bucket();
   for (size_t k = 0; k < params_.size(); ++k) {

@@ -115,7 +115,9 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   }
   profile::Profiler* prof = profile::Profiler::active();
   if (prof) prof->mark("backward_end");
-  if (!reducer_) {
+  if (!reducer_ || !config_.parallel.update_per_bucket) {
+    if (reducer_) reducer_->finish();
+    if (reducer_ && prof) prof->mark("reduce_end");
     update(prof, model_->parameters());
     return loss_sum;
   }

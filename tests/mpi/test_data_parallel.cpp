@@ -101,6 +101,12 @@ TEST(DataParallel, MatchesWithSmallBucketsAndMicroSteps) {
   expect_same_as_single_rank(cfg);
 }
 
+TEST(DataParallel, MatchesWithOneUpdateAfterAllBuckets) {
+  auto cfg = tiny("");
+  cfg.parallel.update_per_bucket = false;  // wait for every bucket, then one Adam update
+  expect_same_as_single_rank(cfg);
+}
+
 TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
   auto& c = *world();
   torch::manual_seed(c.rank());
@@ -137,4 +143,22 @@ TEST(GradReducer, WaitsBucketByBucketInLaunchOrder) {
   reducer.wait_bucket(1);
   for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
   EXPECT_THROW(reducer.wait_bucket(1), std::logic_error);  // the step's buckets are done
+}
+
+TEST(GradReducer, ParameterOfHalfABucketOrMoreIsABucketOfItsOwn) {
+  auto& c = *world();
+  // 400 B, 8000 B, 400 B with 12000 B buckets: together they would fit one bucket, but the middle
+  // parameter (two thirds of a bucket) is reduced alone, in place.
+  std::vector<torch::Tensor> params{torch::ones({100}).requires_grad_(), torch::ones({2000}).requires_grad_(),
+                                    torch::ones({100}).requires_grad_()};
+  dist::GradReducer reducer(params, c, {/*bucket_bytes=*/12000, false});
+  ASSERT_EQ(reducer.num_buckets(), 3u);
+  EXPECT_EQ(reducer.bucket_params(0), std::vector<size_t>({2}));
+  EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1}));
+  EXPECT_EQ(reducer.bucket_params(2), std::vector<size_t>({0}));
+  reducer.prepare(true);
+  ((params[0].sum() + params[1].sum() + params[2].sum()) * static_cast<float>(c.rank() + 1)).backward();
+  reducer.finish();
+  const float expect = c.size() * (c.size() + 1) / 2.0f;
+  for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
 }

@@ -179,6 +179,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("bf16_compress", c.bf16_compress);
   v("timeout_s", c.timeout_s, positive());
   v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
+  v("update_per_bucket", c.update_per_bucket);
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {

@@ -2,8 +2,9 @@
 //
 // Contract: constructed with the same parameter list (same order, shapes) on every rank of
 // `comm`. Parameters are packed into buckets of about `bucket_bytes` in reverse registration
-// order (the order backward produces them). A post-accumulate-grad hook per parameter copies its
-// gradient into the bucket (a bucket holding one parameter reduces that gradient in place); when a
+// order (the order backward produces them); a parameter of half a bucket or more is a bucket of its
+// own. A post-accumulate-grad hook per parameter copies its gradient into the bucket (a bucket
+// holding one parameter reduces that gradient in place); when a
 // bucket is complete, and every earlier bucket has been launched, its
 // all-reduce (SUM) starts, so communication overlaps the rest of backward and buckets are
 // launched in the same order on every rank. finish() waits for all buckets (on CUDA it orders
