@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -199,6 +199,17 @@ if [ "$PHASE" = dpfinal ]; then
   # Weak scaling with the defaults (Adam per gradient bucket, overlapping the last all-reduce) against
   # DDP and raw NCCL, all in one command: bench/results/dp_scaling.json (session 5).
   SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpab ]; then
+  # Weak scaling with the defaults against DDP and raw NCCL (bench/results/dp_scaling.json), and at
+  # 4 GPUs the per-bucket update against one update after all buckets, twice, interleaved (session 5).
+  SWEEP=1 dp_sweep parallel.update_per_bucket=true default
+  dp_sweep parallel.update_per_bucket=false onepass 4
+  dp_sweep parallel.update_per_bucket=true default_b 4
+  dp_sweep parallel.update_per_bucket=false onepass_b 4
   raw_nccl
   ddp_sweep
 fi
