@@ -101,9 +101,10 @@ TEST(DataParallel, MatchesWithSmallBucketsAndMicroSteps) {
   expect_same_as_single_rank(cfg);
 }
 
-TEST(DataParallel, MatchesWithOneUpdateAfterAllBuckets) {
+TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
   auto cfg = tiny("");
-  cfg.parallel.update_per_bucket = false;  // wait for every bucket, then one Adam update
+  cfg.parallel.bucket_mb = 0.001;          // several buckets, each updated once reduced
+  cfg.parallel.update_per_bucket = true;
   expect_same_as_single_rank(cfg);
 }
 

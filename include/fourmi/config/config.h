@@ -129,7 +129,7 @@ struct ParallelConfig {
   bool bf16_compress = false;
   double timeout_s = 300.0;     // collective watchdog
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
-  bool update_per_bucket = true;  // Adam on each gradient bucket once reduced (overlaps the last all-reduce)
+  bool update_per_bucket = false; // Adam on each gradient bucket once reduced (overlaps the last all-reduce)
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
 };
 
