@@ -177,66 +177,11 @@ if [ "$PHASE" = overhead2 ]; then
 fi
 
 if [ "$PHASE" = overhead3 ]; then
-  # Where the profiler's cost on the launch-bound Burgers step comes from (session 5): the CUDA calls'
-  # host costs (bench/probe_host_costs.cu), then the default profiler against an A/A run (profiled
-  # steps that profile nothing: the estimator's noise floor), no op timing, and no collective timing,
-  # interleaved, OVERHEAD_REPS times.
+  # The host costs of the CUDA calls a profiler adds (bench/probe_host_costs.cu). In session 5 this phase
+  # also ran the Burgers step under temporary profiler switches (see session5_diagnosis in
+  # bench/results/profiler_overhead_h200.json); the A/A one became profile.control_run (phase overhead5).
   step "probe: host costs of event records, waits and launches"
   nvcc -O2 -o $W/probe $REPO/bench/probe_host_costs.cu && $W/probe | tee res/host_costs.json
-  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
-  for rep in $(seq 1 ${OVERHEAD_REPS:-2}); do
-    for variant in default aa no_ops no_comm_timing; do
-      step "Burgers, 4 GPUs, profiler variant $variant, repetition $rep"
-      FOURMI_PROFILE_EXPERIMENT=$variant timeout 100 "${MPIRUN[@]}" -x FOURMI_PROFILE_EXPERIMENT -np 4 $F train -c $REPO/configs/burgers1d.yaml \
-        --set train.epochs=40 --set train.batch_size=80 --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false \
-        --set profile.enabled=true --set run.name=burgers-$variant-$rep 2>&1 | grep "profile:" | sed "s/^/$variant $rep /" | tee -a res/overhead3.log
-      cp runs/burgers-$variant-$rep/profile/rank-00000.json res/burgers-$variant-$rep.json
-    done
-  done
-fi
-
-if [ "$PHASE" = dpfinal ]; then
-  # Weak scaling with the defaults (Adam per gradient bucket, overlapping the last all-reduce) against
-  # DDP and raw NCCL, all in one command: bench/results/dp_scaling.json (session 5).
-  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
-  raw_nccl
-  ddp_sweep
-fi
-
-if [ "$PHASE" = dpab ]; then
-  # Weak scaling with the defaults against DDP and raw NCCL (bench/results/dp_scaling.json), and at
-  # 4 GPUs the per-bucket update against one update after all buckets, twice, interleaved (session 5).
-  SWEEP=1 dp_sweep parallel.update_per_bucket=true default
-  dp_sweep parallel.update_per_bucket=false onepass 4
-  dp_sweep parallel.update_per_bucket=true default_b 4
-  dp_sweep parallel.update_per_bucket=false onepass_b 4
-  raw_nccl
-  ddp_sweep
-fi
-
-if [ "$PHASE" = overhead5 ]; then
-  # The profiler's cost with the defaults on the launch-bound Burgers step at 4 GPUs (ranks lined up
-  # before each timed step), each repetition next to an A/A control run (profile.control_run: the
-  # profiled slots run unprofiled, so its figure is the estimator's noise), OVERHEAD_REPS times
-  # (default 6); then FNO-2D large on one GPU when LARGE=1.
-  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
-  for rep in $(seq 1 ${OVERHEAD_REPS:-6}); do
-    for control in false true; do
-      step "Burgers (paper FNO-1D), 4 GPUs, default profiling, control_run=$control, repetition $rep"
-      timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
-        --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
-        --set profile.control_run=$control --set run.name=burgers-$control-$rep 2>&1 | grep "profile:" | sed "s/^/control=$control $rep /" \
-        | tee -a res/overhead5.log
-      cp runs/burgers-$control-$rep/profile/rank-00000.json res/burgers-control_$control-$rep.json
-    done
-  done
-  if [ "${LARGE:-0}" = 1 ]; then
-    darcy256
-    step "FNO-2D large, 1 GPU, default profiling"
-    timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
-      --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead5.log
-    cp runs/large-oh/profile/rank-00000.json res/large-oh.json
-  fi
 fi
 
 if [ "$PHASE" = dpcta ]; then
