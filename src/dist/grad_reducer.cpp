@@ -152,8 +152,8 @@ void GradReducer::launch_remaining() {
 
 void GradReducer::wait_bucket(size_t bucket) {
   if (!sync_ || bucket != next_wait_ || next_launch_ != buckets_.size())
-    throw std::logic_error(fmt::format("GradReducer::wait_bucket({}): call launch_remaining() first, then wait for buckets 0..{} in order",
-                                       bucket, buckets_.size() - 1));
+    throw std::logic_error(fmt::format("GradReducer::wait_bucket({}): call launch_remaining() first, then wait for each of the {} buckets "
+                                       "once, in order (next: {})", bucket, buckets_.size(), next_wait_));
   torch::NoGradGuard no_grad;
   Bucket& b = buckets_[bucket];
   b.work->wait();

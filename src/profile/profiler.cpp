@@ -8,9 +8,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <optional>
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 namespace fourmi::profile {
 namespace {
