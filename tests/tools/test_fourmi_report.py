@@ -68,7 +68,7 @@ def write_run(root, name, step_ms, global_batch):
                "steps": {"profiled": 4, "warmup": 1, "step_ms_mean": t, "step_ms_min": t - 0.5,
                          "step_ms_max": t + 0.5, "samples_per_s": global_batch / world / t * 1e3,
                          "compute_ms": 0.75 * t, "comm_exposed_ms": 0.125 * t, "data_wait_ms": 0.0625 * t,
-                         "other_ms": 0.0625 * t, "unprofiled_step_ms_mean": t, "overhead_pct": 0.0},
+                         "other_ms": 0.0625 * t, "unprofiled_step_ms_mean": t, "overhead_pct": 0.5 * rank},
                "ops": OPS, "comm": comm_records(world),
                "comm_summary": {"total_ms_per_step": 2.0, "exposed_ms_per_step": 1.0, "overlap_pct": 50.0}}
         with open(os.path.join(prof, f"rank-{rank:05d}.json"), "w") as f:
@@ -119,6 +119,7 @@ class FourmiReportTest(unittest.TestCase):
         self.assertAlmostEqual(r1["efficiency_pct"], 100.0)
         self.assertAlmostEqual(r4["efficiency_pct"], 20 / 25 * 100)
         self.assertAlmostEqual(r4["compute_ms"], 0.75 * 24.0)
+        self.assertAlmostEqual(r4["profiler_overhead_pct"], 1.5)  # the worst of the 4 ranks' 0, 0.5, 1, 1.5 %
         with open(os.path.join(self.out, "report.csv")) as f:
             rows = list(csv.DictReader(f))
         self.assertEqual([r["ranks"] for r in rows], ["1", "4"])

@@ -33,7 +33,8 @@ def scaling_section(rows, mode, scaling_chart):
     out.append(f"Step times are per-rank means over the profiled steps; throughput and efficiency use the "
                f"slowest rank's. Efficiency ({mode} scaling) against {base['run']} ({base['ranks']} rank(s)): {rule}. "
                "Spread: (max − min) / mean of the ranks' step times. Compute, comm exposed, data wait and other "
-               "are means over ranks.")
+               "are means over ranks. Profiler overhead: the worst rank's `steps.overhead_pct` (profiled against "
+               "plain steps of the same run; — when the run was too short to measure it).")
     out.append("")
     if scaling_chart:
         out += [f"![scaling]({scaling_chart})", ""]
@@ -54,7 +55,8 @@ def run_section(run, ops, comm, comm_summary, roofline_chart, trace_file):
            f"{m.get('layers', '?')} layers, resolution {m.get('resolution', '?')}",
            f"- global batch {run.global_batch} ({p0.get('batch_per_rank', '?')} per rank); "
            f"{steps.get('profiled', '?')} profiled steps after {steps.get('warmup', '?')} warm-up; "
-           f"profiling overhead {_fmt(steps.get('overhead_pct'), '{:.1f}')}%",
+           f"profiling overhead {_fmt(steps.get('overhead_pct'), '{:.1f}')}% (the profiler's host calls "
+           f"{_fmt(steps.get('profiler_host_ms'), '{:.3f}')} ms per profiled step)",
            f"- peaks ({peaks.get('source', 'no source given')}): "
            + ", ".join(f"{k.split('_')[0]} {_fmt(v / 1e12, '{:.1f}')} TFLOP/s" for k, v in peaks.items()
                        if k.endswith("_flops") and isinstance(v, (int, float)) and v)

@@ -29,6 +29,7 @@ COLUMNS = [
     ("efficiency_pct", "efficiency_pct", "efficiency", "{:.1f}%"),
     ("slowest_rank", "slowest_rank", "slowest rank", "{}"),
     ("spread_pct", "spread_pct", "spread", "{:.1f}%"),
+    ("profiler_overhead_pct", "profiler_overhead_pct", "profiler overhead", "{:.1f}%"),
     ("device", "device", None, "{}"),
     ("test_rel_l2", "test_rel_l2", None, "{:.5f}"),
 ]
@@ -67,6 +68,7 @@ def run_row(run):
     times = [s["step_ms_mean"] for s in steps]
     slowest = max(range(len(times)), key=lambda r: times[r])
     t_mean = mean(times)
+    overheads = [s["overhead_pct"] for s in steps if isinstance(s.get("overhead_pct"), (int, float))]
     test = run.result.get("test_rel_l2")
     return {
         "run": run.name, "ranks": run.ranks, "grid": run.grid, "global_batch": run.global_batch,
@@ -78,6 +80,8 @@ def run_row(run):
         "other_ms": mean(s["other_ms"] for s in steps),
         "efficiency_pct": None, "slowest_rank": slowest,
         "spread_pct": (max(times) - min(times)) / t_mean * 100 if t_mean > 0 else 0.0,
+        # The profiler's own cost measured in this run (the worst rank's), when the run was long enough.
+        "profiler_overhead_pct": max(overheads) if overheads else None,
         "device": run.profiles[0]["device"],
         "test_rel_l2": test if isinstance(test, (int, float)) else None,
     }
