@@ -184,6 +184,53 @@ if [ "$PHASE" = overhead3 ]; then
   nvcc -O2 -o $W/probe $REPO/bench/probe_host_costs.cu && $W/probe | tee res/host_costs.json
 fi
 
+if [ "$PHASE" = dpfinal ]; then
+  # Weak scaling with the defaults (Adam per gradient bucket, overlapping the last all-reduce) against
+  # DDP and raw NCCL, all in one command: bench/results/dp_scaling.json (session 5).
+  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpab ]; then
+  # Weak scaling with the defaults against DDP and raw NCCL (bench/results/dp_scaling.json), and at
+  # 4 GPUs the per-bucket update against one update after all buckets, twice, interleaved (session 5).
+  SWEEP=1 dp_sweep parallel.update_per_bucket=true default
+  dp_sweep parallel.update_per_bucket=false onepass 4
+  dp_sweep parallel.update_per_bucket=true default_b 4
+  dp_sweep parallel.update_per_bucket=false onepass_b 4
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = overhead5 ]; then
+  # The profiler's cost with the defaults on the launch-bound Burgers step at 4 GPUs (ranks lined up
+  # before each timed step), each repetition next to an A/A control run (profile.control_run: the
+  # profiled slots run unprofiled, so its figure is the estimator's noise), OVERHEAD_REPS times
+  # (default 6); then FNO-2D large on one GPU when LARGE=1.
+  # BURGERS_TRAIN=N generates N training samples instead of 1000 (same model, batch and step; quicker).
+  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false \
+    --set datagen.n_train=${BURGERS_TRAIN:-1000} --set datagen.n_test=${BURGERS_TEST:-200} 2>&1 | tail -1
+  for rep in $(seq 1 ${OVERHEAD_REPS:-6}); do
+    for control in false true; do
+      step "Burgers (paper FNO-1D), 4 GPUs, default profiling, control_run=$control, repetition $rep"
+      timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
+        --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+        --set profile.control_run=$control --set run.name=burgers-$control-$rep 2>&1 | grep "profile:" | sed "s/^/control=$control $rep /" \
+        | tee -a res/overhead5.log
+      cp runs/burgers-$control-$rep/profile/rank-00000.json res/burgers-control_$control-$rep.json
+      cp res/burgers-control_$control-$rep.json res/overhead5.log "$OUT_DIR"/ 2>/dev/null  # kept if the command is cut short
+    done
+  done
+  if [ "${LARGE:-0}" = 1 ]; then
+    darcy256
+    step "FNO-2D large, 1 GPU, default profiling"
+    timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
+      --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead5.log
+    cp runs/large-oh/profile/rank-00000.json res/large-oh.json
+  fi
+fi
+
 if [ "$PHASE" = dpcta ]; then
   # NCCL's CTA policy and protocol against the 4-GPU weak-scaling loss (session 5).
   SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default "1 4"
