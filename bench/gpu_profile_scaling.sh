@@ -52,6 +52,28 @@ profile_large() {
   $F report runs/large-1gpu --out res/profile-large 2>&1 | tail -2
   cp -r runs/large-1gpu/profile res/profile-large/rank-files
 }
+# The Burgers paper dataset (BURGERS_TRAIN / BURGERS_TEST samples, default 1000 / 200), once per command.
+burgers_data() {
+  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false \
+    --set datagen.n_train=${BURGERS_TRAIN:-1000} --set datagen.n_test=${BURGERS_TEST:-200} 2>&1 | tail -1
+}
+# The profiler's cost on the launch-bound Burgers step, 4 GPUs, default profiling: $1 run name, $2 log
+# (its "profile:" lines, prefixed by $3), then further --set options; rank 0's profile into res/$1.json.
+burgers_overhead_run() {
+  local name=$1 log=$2 prefix=$3; shift 3
+  timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
+    --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
+    --set run.name=$name "$@" 2>&1 | grep "profile:" | sed "s/^/$prefix/" | tee -a $log
+  cp runs/$name/profile/rank-00000.json res/$name.json
+}
+# The profiler's cost on FNO-2D large, 1 GPU, default profiling; $1: log.
+large_overhead_run() {
+  darcy256
+  step "FNO-2D large, 1 GPU, default profiling"
+  timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
+    --set run.name=large-oh 2>&1 | grep "profile:" | tee -a $1
+  cp runs/large-oh/profile/rank-00000.json res/large-oh.json
+}
 # Nsight Compute's FLOPs of the GEMM-like kernels of one training step + one evaluation forward
 # (TF32 off: GEMMs on the FMA pipes) against the profile's analytic count. $1: run.mix_kernel;
 # $2: config name (default fno2d-large), $3: per-GPU batch (default 16), then further --set options.
@@ -161,19 +183,12 @@ fi
 if [ "$PHASE" = overhead2 ]; then
   # The profiler's cost with the default sampling (80 profiled steps alternating with 80 plain ones):
   # the launch-bound Burgers step at 4 GPUs OVERHEAD_REPS times (default 3), and FNO-2D large on one GPU.
-  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  burgers_data
   for rep in $(seq 1 ${OVERHEAD_REPS:-3}); do
     step "Burgers (paper FNO-1D), 4 GPUs, default profiling, repetition $rep"
-    timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
-      --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
-      --set run.name=burgers-oh$rep 2>&1 | grep "profile:" | tee -a res/overhead2.log
-    cp runs/burgers-oh$rep/profile/rank-00000.json res/burgers-oh$rep.json
+    burgers_overhead_run burgers-oh$rep res/overhead2.log ""
   done
-  darcy256
-  step "FNO-2D large, 1 GPU, default profiling"
-  timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
-    --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead2.log
-  cp runs/large-oh/profile/rank-00000.json res/large-oh.json
+  large_overhead_run res/overhead2.log
 fi
 
 if [ "$PHASE" = overhead3 ]; then
@@ -185,8 +200,8 @@ if [ "$PHASE" = overhead3 ]; then
 fi
 
 if [ "$PHASE" = dpfinal ]; then
-  # Weak scaling with the defaults (Adam per gradient bucket, overlapping the last all-reduce) against
-  # DDP and raw NCCL, all in one command: bench/results/dp_scaling.json (session 5).
+  # Weak scaling with the defaults (one Adam update after all buckets) against DDP and raw NCCL, all
+  # in one command: bench/results/dp_scaling.json (session 5).
   SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
   raw_nccl
   ddp_sweep
@@ -207,28 +222,17 @@ if [ "$PHASE" = overhead5 ]; then
   # The profiler's cost with the defaults on the launch-bound Burgers step at 4 GPUs (ranks lined up
   # before each timed step), each repetition next to an A/A control run (profile.control_run: the
   # profiled slots run unprofiled, so its figure is the estimator's noise), OVERHEAD_REPS times
-  # (default 6); then FNO-2D large on one GPU when LARGE=1.
-  # BURGERS_TRAIN=N generates N training samples instead of 1000 (same model, batch and step; quicker).
-  [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false \
-    --set datagen.n_train=${BURGERS_TRAIN:-1000} --set datagen.n_test=${BURGERS_TEST:-200} 2>&1 | tail -1
+  # (default 6); then FNO-2D large on one GPU when LARGE=1. BURGERS_TRAIN=N generates N training
+  # samples instead of 1000 (same model, batch and step; quicker).
+  burgers_data
   for rep in $(seq 1 ${OVERHEAD_REPS:-6}); do
     for control in false true; do
       step "Burgers (paper FNO-1D), 4 GPUs, default profiling, control_run=$control, repetition $rep"
-      timeout 100 $REPO/launch/mpirun.sh -n 4 train -c $REPO/configs/burgers1d.yaml --set train.epochs=40 --set train.batch_size=80 \
-        --set train.eval_every=1000 --set train.checkpoints=false --set run.progress=false --set profile.enabled=true \
-        --set profile.control_run=$control --set run.name=burgers-$control-$rep 2>&1 | grep "profile:" | sed "s/^/control=$control $rep /" \
-        | tee -a res/overhead5.log
-      cp runs/burgers-$control-$rep/profile/rank-00000.json res/burgers-control_$control-$rep.json
+      burgers_overhead_run burgers-control_$control-$rep res/overhead5.log "control=$control $rep " --set profile.control_run=$control
       cp res/burgers-control_$control-$rep.json res/overhead5.log "$OUT_DIR"/ 2>/dev/null  # kept if the command is cut short
     done
   done
-  if [ "${LARGE:-0}" = 1 ]; then
-    darcy256
-    step "FNO-2D large, 1 GPU, default profiling"
-    timeout 100 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=8 --set profile.enabled=true \
-      --set run.name=large-oh 2>&1 | grep "profile:" | tee -a res/overhead5.log
-    cp runs/large-oh/profile/rank-00000.json res/large-oh.json
-  fi
+  [ "${LARGE:-0}" = 1 ] && large_overhead_run res/overhead5.log
 fi
 
 if [ "$PHASE" = dpcta ]; then
@@ -249,8 +253,7 @@ fi
 if [ "$PHASE" = overhead ]; then
   # The profiler's own cost (alternating plain and profiled steps) on a large and a small model.
   darcy256
-  [ -f data/burgers1d-train/manifest.json ] || timeout 100 $F datagen -c $REPO/configs/burgers1d.yaml --set datagen.n_train=400 \
-    --set datagen.n_test=40 --set run.progress=false 2>&1 | tail -1
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
   for so in true false; do
     step "FNO-2D large, 1 GPU, sample_ops=$so"
     timeout 100 $F train -c $REPO/configs/fno2d-large.yaml --set data.train=data/darcy256-train --set data.test=data/darcy256-test \
@@ -347,7 +350,7 @@ if [ "$PHASE" = final ]; then
   ncu_compare true
   ncu_compare false
   step "Burgers, paper setting (1000 + 200 samples at 8192 points)"
-  timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false 2>&1 | tail -1
+  burgers_data
   step "the disk's direct-I/O read rate over the shard files (8 readers at once, page cache bypassed)"
   d0=$(date +%s.%N); for f in data/burgers1d-train/*.h5; do dd if=$f of=/dev/null bs=8M iflag=direct 2>/dev/null & done; wait; d1=$(date +%s.%N)
   bytes=$(cat data/burgers1d-train/*.h5 | wc -c)
