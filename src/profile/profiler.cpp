@@ -337,16 +337,16 @@ void Profiler::finish() {
     step_host_start_.push_back(s.host_start_ms);
   }
   const double n = static_cast<double>(steps_.size());
+  // The first profiled step timed every call: it gives the calls per step and, when calls differ
+  // in size (the optimizer per bucket), the mean cost per call.
+  std::vector<int> first_calls(ops_.size(), 0);
+  for (const auto& r : steps_.front().ops) first_calls[r.op] += 1;
   nlohmann::json ops = nlohmann::json::array();
   for (size_t i = 0; i < ops_.size(); ++i) {
     // Per-call means over the steps in which the op was timed (all of them, or its turn when sampling).
     OpInfo& o = ops_[i];
-    // The first profiled step timed every call: it gives the calls per step and, when calls differ
-    // in size (the optimizer per bucket), the mean cost per call.
-    int first_calls = 0;
-    for (const auto& r : steps_.front().ops) first_calls += r.op == i;
-    o.calls_per_step = first_calls > 0 ? first_calls : 1;
-    if (first_calls > 1) o.forward = {o.first_step_total.flops / first_calls, o.first_step_total.bytes / first_calls};
+    o.calls_per_step = std::max(1, first_calls[i]);
+    if (first_calls[i] > 1) o.forward = {o.first_step_total.flops / first_calls[i], o.first_step_total.bytes / first_calls[i]};
     const double f = fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0, b = bwd_seen[i] ? bwd_ms[i] / bwd_seen[i] : 0.0;
     sum_ops += (f + b) * o.calls_per_step;
     const bool block = o.kind == "optimizer";
