@@ -8,6 +8,8 @@
 namespace fourmi::dist {
 namespace {
 
+constexpr int64_t kShardAlign = 128;  // float32 elements: 512 bytes
+
 // Runs after AccumulateGrad has stored a parameter's gradient (the total over micro-steps).
 class AfterAccumulate : public torch::autograd::PostAccumulateGradHook {
  public:
@@ -27,9 +29,11 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
   // Reverse registration order ≈ the order backward produces gradients.
   Bucket current;
   int64_t bytes = 0, elems = 0;
+  const int64_t ranks = comm_.size();
   auto close_bucket = [&]() {
     if (current.params.empty()) return;
-    current.flat = torch::zeros({elems}, params_[current.params[0]].options().dtype(torch::kFloat32));
+    const int64_t padded = options_.shard ? (elems + ranks - 1) / ranks * ranks : elems;
+    current.flat = torch::zeros({padded}, params_[current.params[0]].options().dtype(torch::kFloat32));
     buckets_.push_back(std::move(current));
     current = Bucket{};
     bytes = elems = 0;
@@ -49,6 +53,9 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
       close_bucket();
       cap = options_.bucket_bytes;
     }
+    // Sharded, parameters become views of the bucket: each starts 512-byte aligned, as the caching
+    // allocator would place it (complex views need even offsets, vectorised kernels aligned ones).
+    if (options_.shard) elems = (elems + kShardAlign - 1) / kShardAlign * kShardAlign;
     where_[k] = {buckets_.size(), current.params.size()};
     current.params.push_back(k);
     current.offsets.push_back(elems);
@@ -60,6 +67,7 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
     }
   }
   close_bucket();
+  if (options_.shard) make_shards();
   for (size_t k = 0; k < params_.size(); ++k) {
     std::weak_ptr<bool> alive = alive_;
     torch::autograd::impl::set_post_acc_grad_hooks(params_[k], std::make_unique<AfterAccumulate>([this, k, alive] {
@@ -69,6 +77,63 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
 }
 
 GradReducer::~GradReducer() { *alive_ = false; }
+
+void GradReducer::make_shards() {
+  torch::NoGradGuard no_grad;
+  const int64_t ranks = comm_.size(), rank = comm_.rank();
+  for (auto& b : buckets_) {
+    const int64_t padded = b.flat.numel();
+    const torch::Tensor& first = params_[b.params[0]];
+    if (b.params.size() == 1 && first.numel() == padded && first.is_contiguous()) {
+      b.values = first.detach().view(-1);  // a lone parameter is its own buffer
+    } else {
+      // The parameters move into one padded buffer and become views of it, so that one all-gather
+      // of the buffer updates them all. set_data keeps each parameter's identity (optimizer state,
+      // module registration).
+      b.values = torch::zeros({padded}, b.flat.options());
+      for (size_t i = 0; i < b.params.size(); ++i) {
+        auto& p = params_[b.params[i]];
+        torch::Tensor view = b.values.narrow(0, b.offsets[i], p.numel());
+        view.copy_(p.detach().reshape(-1));
+        p.set_data(view.view(p.sizes()));
+      }
+    }
+    const int64_t block = padded / ranks;
+    b.shard = b.values.narrow(0, rank * block, block);
+  }
+}
+
+const torch::Tensor& GradReducer::shard(size_t bucket) const {
+  if (!options_.shard) throw std::logic_error("GradReducer::shard: the reducer was not built with ReducerOptions::shard");
+  return buckets_.at(bucket).shard;
+}
+
+std::vector<torch::Tensor> GradReducer::shards() const {
+  std::vector<torch::Tensor> out;
+  for (size_t i = 0; i < buckets_.size(); ++i) out.push_back(shard(i));
+  return out;
+}
+
+void GradReducer::all_gather_parameters() {
+  if (!options_.shard) throw std::logic_error("GradReducer::all_gather_parameters: the reducer was not built with ReducerOptions::shard");
+  torch::NoGradGuard no_grad;
+  for (size_t i = buckets_.size(); i-- > 0;) {
+    Bucket& b = buckets_[i];
+    b.shard.mutable_grad().reset();  // the reduced block is consumed: free it before the next backward
+    b.gather = comm_.all_gather_in_place_async(b.values);
+  }
+}
+
+void GradReducer::wait_parameters(size_t bucket) {
+  Bucket& b = buckets_.at(bucket);
+  if (!b.gather) return;
+  b.gather->wait();
+  b.gather.reset();
+}
+
+void GradReducer::wait_all_parameters() {
+  for (size_t i = buckets_.size(); i-- > 0;) wait_parameters(i);
+}
 
 void GradReducer::broadcast_parameters(int root) {
   torch::NoGradGuard no_grad;
@@ -100,7 +165,7 @@ void GradReducer::on_grad(size_t k) {
   Bucket& b = buckets_[bi];
   torch::NoGradGuard no_grad;
   const torch::Tensor& g = params_[k].grad();
-  if (b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32) {
+  if (b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
     b.target = g.view(-1);  // a bucket of one parameter reduces its gradient in place: no copy
   } else {
     b.flat.narrow(0, b.offsets[slot], params_[k].numel()).copy_(g.reshape(-1));
@@ -113,12 +178,9 @@ void GradReducer::on_grad(size_t k) {
 void GradReducer::launch_ready() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& b = buckets_[next_launch_++];
-    if (options_.bf16_compress) {
-      b.wire = b.target.to(torch::kBFloat16);
-      b.work = comm_.all_reduce_async(b.wire, ReduceOp::kSum);
-    } else {
-      b.work = comm_.all_reduce_async(b.target, ReduceOp::kSum);
-    }
+    if (options_.bf16_compress) b.wire = b.target.to(torch::kBFloat16);
+    torch::Tensor& payload = options_.bf16_compress ? b.wire : b.target;
+    b.work = options_.shard ? comm_.reduce_scatter_in_place_async(payload, ReduceOp::kSum) : comm_.all_reduce_async(payload, ReduceOp::kSum);
   }
 }
 
@@ -157,11 +219,20 @@ void GradReducer::wait_bucket(size_t bucket) {
   torch::NoGradGuard no_grad;
   Bucket& b = buckets_[bucket];
   b.work->wait();
+  b.work.reset();
+  if (++next_wait_ == buckets_.size()) sync_ = false;
+  if (options_.shard) {
+    // Only this rank's block of the payload holds the reduced sum.
+    const int64_t block = b.shard.numel(), lo = comm_.rank() * block;
+    torch::Tensor reduced = b.target.narrow(0, lo, block);
+    if (options_.bf16_compress) reduced.copy_(b.wire.narrow(0, lo, block));
+    b.shard.mutable_grad() = reduced;
+    b.target = torch::Tensor();
+    return;
+  }
   if (options_.bf16_compress) b.target.copy_(b.wire);
   const bool in_place = !b.target.is_same(b.flat);
   b.target = torch::Tensor();
-  b.work.reset();
-  if (++next_wait_ == buckets_.size()) sync_ = false;
   if (in_place) return;  // the gradient itself was reduced
   // The reduced gradients are handed over as views of the bucket, without a copy. The bucket is
   // written again only by the next synchronised backward, which the caller's stream orders after

@@ -27,6 +27,8 @@ class LocalCommunicator : public Communicator {
   void broadcast(torch::Tensor&, int) override {}
   torch::Tensor all_gather(const torch::Tensor& t) override { return t.clone(); }
   torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp) override { return t.clone(); }
+  std::unique_ptr<Work> reduce_scatter_in_place_async(torch::Tensor&, ReduceOp) override { return std::make_unique<DoneWork>(); }
+  std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor&) override { return std::make_unique<DoneWork>(); }
   void barrier() override {}
   std::unique_ptr<Communicator> split(int, int, const std::string& group) override {
     return std::make_unique<LocalCommunicator>(group);

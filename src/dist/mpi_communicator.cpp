@@ -10,6 +10,8 @@
 #include <chrono>
 #include <exception>
 #include <complex>
+#include <functional>
+#include <limits>
 #include <cstdio>
 #include <thread>
 
@@ -48,8 +50,10 @@ class MpiCommunicator;
 
 class MpiWork : public Work {
  public:
-  MpiWork(MpiCommunicator* comm, MPI_Request req, std::string op, torch::Tensor keep, ReduceOp rop, int64_t bytes, double start)
-      : comm_(comm), req_(req), op_(std::move(op)), tensor_(std::move(keep)), rop_(rop), bytes_(bytes), start_(start) {}
+  // `finish` runs once the request is complete (averaging, moving a block into place).
+  MpiWork(MpiCommunicator* comm, MPI_Request req, std::string op, torch::Tensor keep, int64_t bytes, double start,
+          std::function<void()> finish = {})
+      : comm_(comm), req_(req), op_(std::move(op)), tensor_(std::move(keep)), bytes_(bytes), start_(start), finish_(std::move(finish)) {}
   void wait() override;
 
  private:
@@ -57,9 +61,9 @@ class MpiWork : public Work {
   MPI_Request req_;
   std::string op_;
   torch::Tensor tensor_;
-  ReduceOp rop_;
   int64_t bytes_;
   double start_;
+  std::function<void()> finish_;
   bool done_ = false;
 };
 
@@ -181,7 +185,46 @@ class MpiCommunicator : public Communicator {
     MPI_Request req;
     check(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t, "all_reduce"), mpi_op(op, t), comm_, &req),
           "all_reduce");
-    return std::make_unique<MpiWork>(this, req, "all_reduce", t, op, t.numel() * t.element_size(), start);
+    std::function<void()> finish;
+    if (op == ReduceOp::kAvg) finish = [t, n = size_]() mutable { t.div_(n); };
+    return std::make_unique<MpiWork>(this, req, "all_reduce", t, t.numel() * t.element_size(), start, std::move(finish));
+  }
+
+  int64_t block_of(const torch::Tensor& t, const char* op) const {
+    if (!t.is_contiguous() || t.numel() % size_ != 0 || t.numel() / size_ > std::numeric_limits<int>::max())
+      throw std::invalid_argument(fmt::format("MPI {}: the tensor ({} elements) must be contiguous, with a number of elements divisible by the "
+                                              "group size {} and at most {} per rank", op, t.numel(), size_, std::numeric_limits<int>::max()));
+    return t.numel() / size_;
+  }
+
+  std::unique_ptr<Work> reduce_scatter_in_place_async(torch::Tensor& t, ReduceOp op) override {
+    require_cpu(t, "reduce_scatter");
+    const int64_t n = block_of(t, "reduce_scatter");
+    ++seq_;
+    double start = now();
+    MPI_Request req;
+    // MPI's in-place form leaves this rank's block at the start of the buffer; `finish` moves it to
+    // the block's own place, as NCCL's in-place reduce-scatter leaves it.
+    check(MPI_Ireduce_scatter_block(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(n), mpi_type(t, "reduce_scatter"), mpi_op(op, t), comm_, &req),
+          "reduce_scatter");
+    torch::Tensor flat = t.view(-1);
+    auto finish = [flat, n, r = rank_, size = size_, op]() mutable {
+      torch::Tensor mine = flat.narrow(0, r * n, n);
+      if (r > 0) mine.copy_(flat.narrow(0, 0, n));
+      if (op == ReduceOp::kAvg) mine.div_(size);
+    };
+    return std::make_unique<MpiWork>(this, req, "reduce_scatter", t, t.numel() * t.element_size(), start, std::move(finish));
+  }
+
+  std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor& t) override {
+    require_cpu(t, "all_gather");
+    const int64_t n = block_of(t, "all_gather");
+    ++seq_;
+    double start = now();
+    MPI_Request req;
+    check(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, t.data_ptr(), static_cast<int>(n), mpi_type(t, "all_gather"), comm_, &req),
+          "all_gather");
+    return std::make_unique<MpiWork>(this, req, "all_gather", t, t.numel() * t.element_size(), start);
   }
 
   void broadcast(torch::Tensor& t, int root) override {
@@ -261,7 +304,7 @@ void MpiWork::wait() {
   if (done_) return;
   comm_->wait_request(req_, op_);
   done_ = true;
-  if (rop_ == ReduceOp::kAvg) tensor_.div_(comm_->size());
+  if (finish_) finish_();
   comm_->record(op_, tensor_, bytes_, start_);
 }
 

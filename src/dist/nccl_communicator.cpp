@@ -219,6 +219,32 @@ class NcclCommunicator : public Communicator {
     })->wait();
     return out;
   }
+  // The element count of each rank's block of `t` (its real view for complex tensors).
+  int64_t block_of(const torch::Tensor& w, const char* op) const {
+    if (w.numel() % size_ != 0)
+      throw std::invalid_argument(fmt::format("NCCL {}: in place over {} elements; accepted: a number divisible by the group size {}", op,
+                                              w.numel(), size_));
+    return w.numel() / size_;
+  }
+  std::unique_ptr<Work> reduce_scatter_in_place_async(torch::Tensor& t, ReduceOp op) override {
+    torch::Tensor w = wire_view(t, op, "reduce_scatter");
+    const int64_t n = block_of(w, "reduce_scatter");
+    return launch("reduce_scatter", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
+      // recvbuff = sendbuff + rank * recvcount: NCCL's in-place form.
+      char* base = static_cast<char*>(w.data_ptr());
+      check(ncclReduceScatter(base, base + rank_ * n * w.element_size(), n, nccl_type(w, "reduce_scatter"), nccl_op(op), comm_, s),
+            "reduce_scatter");
+    });
+  }
+  std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor& t) override {
+    torch::Tensor w = wire_view(t, ReduceOp::kSum, "all_gather");
+    const int64_t n = block_of(w, "all_gather");
+    return launch("all_gather", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
+      // sendbuff = recvbuff + rank * sendcount: NCCL's in-place form.
+      char* base = static_cast<char*>(w.data_ptr());
+      check(ncclAllGather(base + rank_ * n * w.element_size(), base, n, nccl_type(w, "all_gather"), comm_, s), "all_gather");
+    });
+  }
   void barrier() override {
     torch::Tensor t = torch::zeros({1}, torch::TensorOptions().device(torch::kCUDA, device_));
     all_reduce(t, ReduceOp::kSum);

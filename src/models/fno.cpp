@@ -45,6 +45,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
                                             config_.in_channels, d, fmt::join(input.sizes(), "x")));
   torch::Tensor x = config_.grid_embedding ? add_grid(input) : input;
   auto points = [](const torch::Tensor& t) { return t.numel() / (t.size(0) * t.size(1)) * t.size(0); };
+  enter_stage(0);
   x = profile::profiled("lift", "linear", [&] { return profile::pointwise_linear_cost(points(x), x.size(1), config_.width, false); },
                         x, [&](const torch::Tensor& in) { return lift_->forward(in); });
   std::vector<int64_t> pad;  // F.pad order: last dim first, (left, right) pairs
@@ -58,6 +59,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   }
   for (int l = 0; l < config_.layers; ++l) {
     profile::LayerScope scope(l);
+    enter_stage(1 + l);
     torch::Tensor spectral = spectral_[l]->forward(x);
     x = profile::profiled("skip_add", "linear",
                           [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.width, true); }, x,
@@ -69,6 +71,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   if (config_.padding > 0) {
     for (int k = 0; k < d; ++k) x = x.narrow(2 + k, 0, spatial[k]);
   }
+  enter_stage(config_.layers + 1);
   x = profile::profiled("project_hidden", "linear",
                         [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.projection_width, false); }, x,
                         [&](const torch::Tensor& in) { return project_hidden_->forward(in); });
@@ -83,6 +86,17 @@ std::map<std::string, ModeBlock> FNOImpl::mode_partitioned() const {
   std::map<std::string, ModeBlock> out;
   for (size_t l = 0; l < spectral_.size(); ++l) out.emplace(fmt::format("spectral{}.weight", l), spectral_[l]->block());
   return out;
+}
+
+std::vector<std::vector<torch::Tensor>> FNOImpl::stage_parameters() const {
+  std::vector<std::vector<torch::Tensor>> stages{lift_->parameters()};
+  for (size_t l = 0; l < spectral_.size(); ++l) {
+    stages.push_back(spectral_[l]->parameters());
+    for (auto& p : skip_[l]->parameters()) stages.back().push_back(p);
+  }
+  stages.push_back(project_hidden_->parameters());
+  for (auto& p : project_out_->parameters()) stages.back().push_back(p);
+  return stages;
 }
 
 int64_t FNOImpl::parameter_count() const {

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/checkpoint.h"
@@ -36,8 +38,26 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     dist::ReducerOptions ro;
     ro.bucket_bytes = static_cast<int64_t>(config_.parallel.bucket_mb * (1 << 20));
     ro.bf16_compress = config_.parallel.bf16_compress;
+    ro.shard = config_.parallel.shard_optimizer;
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);
+    if (ro.shard) {
+      sharded_ = std::make_unique<ShardedAdam>(*reducer_, comm_, make_optimizer(config_.train, reducer_->shards()));
+      // Which buckets each forward stage reads, so that the next forward waits for them just in time.
+      const auto params = model_->parameters();
+      std::map<const void*, size_t> index;
+      for (size_t k = 0; k < params.size(); ++k) index[params[k].unsafeGetTensorImpl()] = k;
+      size_t staged = 0;
+      for (const auto& stage : model_->stage_parameters()) {
+        std::set<size_t> buckets;
+        for (const auto& p : stage) buckets.insert(reducer_->bucket_of(index.at(p.unsafeGetTensorImpl())));
+        stage_buckets_.emplace_back(buckets.begin(), buckets.end());
+        staged += stage.size();
+      }
+      if (staged != params.size())
+        throw std::logic_error(fmt::format("Trainer: the model's stages list {} parameters of {}", staged, params.size()));
+      model_->set_stage_hook([this](int stage) { wait_stage(stage); });
+    }
   }
   if (config_.profile.enabled)
     profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
@@ -115,6 +135,10 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   }
   profile::Profiler* prof = profile::Profiler::active();
   if (prof) prof->mark("backward_end");
+  if (sharded_) {
+    sharded_update(prof);
+    return loss_sum;
+  }
   if (!reducer_ || !config_.parallel.update_per_bucket) {
     if (reducer_) reducer_->finish();
     if (reducer_ && prof) prof->mark("reduce_end");
@@ -134,6 +158,36 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
     update(prof, bucket);
   }
   return loss_sum;
+}
+
+void Trainer::sharded_update(profile::Profiler* prof) {
+  reducer_->launch_remaining();
+  for (size_t b = 0; b < reducer_->num_buckets(); ++b) {
+    if (prof) prof->mark_wait(true);
+    reducer_->wait_bucket(b);
+    if (prof) prof->mark_wait(false);
+    if (!prof) {
+      sharded_->step_bucket(b);
+      continue;
+    }
+    prof->time_block("optimizer", "optimizer", profile::adam_cost(sharded_->shard_numel(b)), [&] { sharded_->step_bucket(b); });
+  }
+  // Launched last bucket first: the first layers' parameters, which the next forward needs first.
+  reducer_->all_gather_parameters();
+}
+
+void Trainer::wait_stage(int stage) {
+  profile::Profiler* prof = profile::Profiler::active();
+  for (size_t b : stage_buckets_.at(stage)) {
+    if (!reducer_->gathering(b)) continue;
+    if (prof) prof->mark_wait(true);
+    reducer_->wait_parameters(b);
+    if (prof) prof->mark_wait(false);
+  }
+}
+
+void Trainer::wait_parameters() {
+  if (sharded_) reducer_->wait_all_parameters();
 }
 
 void Trainer::update(profile::Profiler* prof, const std::vector<torch::Tensor>& params) {
@@ -158,6 +212,7 @@ void Trainer::use_normalization(const data::Manifest& m) {
 
 EvalResult Trainer::evaluate(data::Dataset& test) {
   torch::NoGradGuard no_grad;
+  wait_parameters();
   model_->eval();
   data::Sampler sampler(test.size(), std::max<int64_t>(config_.train.batch_size, comm_.size()), comm_.rank(), comm_.size(),
                         config_.run.seed, /*shuffle=*/false);
@@ -188,6 +243,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     if (!latest) throw std::runtime_error(fmt::format("--resume: no checkpoint in {}", ckpt_dir));
     start_epoch = load_checkpoint(*latest, *model_, optimizer_.get()).epoch;
     model_->to(device_);
+    if (sharded_) sharded_->import_state(model_->parameters(), *optimizer_);
     util::info("resumed from {} (epoch {})", *latest, start_epoch);
   }
   if (writes_checkpoint) util::make_dirs(run_dir_);
@@ -204,6 +260,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   for (int epoch = start_epoch; epoch < tc.epochs; ++epoch) {
     const double lr = learning_rate(tc, epoch);
     set_lr(*optimizer_, lr);
+    if (sharded_) set_lr(sharded_->optimizer(), lr);
     auto t_epoch = std::chrono::steady_clock::now();
     loader.start_epoch(epoch, tc.epochs);
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
@@ -233,12 +290,18 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
                  result.final_train_loss, result.final_eval.rel_l2, epoch_s);
     }
     metrics_.write(rec);
-    if (writes_checkpoint && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
-      result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
+    if (tc.checkpoints && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
+      wait_parameters();
+      // A sharded optimizer's state is assembled (collectively) into per-parameter state for the writer.
+      if (sharded_) sharded_->export_state(model_->parameters(), *optimizer_);
+      if (writes_checkpoint)
+        result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
+      if (sharded_) ShardedAdam::drop_state(model_->parameters(), *optimizer_);
     }
     result.epochs_run = epoch + 1 - start_epoch;
   }
   bar.finish();
+  wait_parameters();
   if (profiler_) profiler_->finish();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   result.samples_per_second = static_cast<double>(samples_seen) / std::max(result.seconds, 1e-9);

@@ -108,6 +108,68 @@ TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
   expect_same_as_single_rank(cfg);
 }
 
+TEST(DataParallel, MatchesWithAShardedOptimizer) {
+  auto cfg = tiny("");
+  cfg.parallel.shard_optimizer = true;  // default buckets: the lone spectral weights and padded groups
+  expect_same_as_single_rank(cfg);
+}
+
+TEST(DataParallel, MatchesWithAShardedOptimizerSmallBucketsAndMicroSteps) {
+  auto cfg = tiny("");
+  cfg.parallel.shard_optimizer = true;
+  cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: biases of 8 values padded to the group size
+  cfg.train.grad_accum = 2;
+  expect_same_as_single_rank(cfg);
+}
+
+// A sharded optimizer's checkpoint holds the same per-parameter Adam state as an unsharded one, and
+// resuming from it continues as the unsharded run does.
+TEST(DataParallel, ShardedOptimizerCheckpointsFullStateAndResumes) {
+  auto& c = *world();
+  std::string root = shared_tmp(c);
+  config::Config cfg = tiny(root);
+  cfg.train.checkpoint_every = 1;
+  if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
+  c.barrier();
+  data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
+  auto run = [&](bool shard, int epochs, bool resume) {
+    config::Config rc = cfg;
+    rc.parallel.shard_optimizer = shard;
+    rc.train.epochs = epochs;
+    torch::manual_seed(0);
+    train::Trainer trainer(rc, models::FNO(rc.model), torch::kCPU, c, root + (shard ? "/sharded" : "/plain"));
+    auto result = trainer.fit(train, test, resume);
+    std::vector<torch::Tensor> out;
+    for (auto& p : trainer.model()->parameters()) out.push_back(p.detach().clone());
+    return std::make_pair(result.last_checkpoint, out);
+  };
+  auto rel = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a - b).norm() / b.norm().clamp_min(1e-12)).item<double>();
+  };
+  auto plain = run(false, 2, false);
+  auto sharded = run(true, 2, false);
+  if (c.rank() == 0) {
+    torch::serialize::InputArchive a, b;
+    a.load_from(plain.first);
+    b.load_from(sharded.first);
+    models::FNO names(cfg.model);
+    for (const auto& item : names->named_parameters()) {
+      for (std::string what : {"exp_avg/", "exp_avg_sq/", "step/"}) {
+        torch::Tensor x, y;
+        ASSERT_TRUE(a.try_read(what + item.key(), x)) << what << item.key();
+        ASSERT_TRUE(b.try_read(what + item.key(), y)) << what << item.key() << " missing from the sharded run's checkpoint";
+        EXPECT_LT(rel(y.to(torch::kFloat64), x.to(torch::kFloat64)), 1e-5) << what << item.key();
+      }
+    }
+  }
+  auto plain_resumed = run(false, 3, true);
+  auto sharded_resumed = run(true, 3, true);
+  for (size_t i = 0; i < plain_resumed.second.size(); ++i)
+    EXPECT_LT(rel(sharded_resumed.second[i], plain_resumed.second[i]), 1e-5) << "parameter " << i << " after resuming";
+  c.barrier();
+  if (c.rank() == 0) fourmi::testing::TempDir::remove_tree(root);
+}
+
 TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
   auto& c = *world();
   torch::manual_seed(c.rank());
@@ -162,4 +224,55 @@ TEST(GradReducer, ParameterOfHalfABucketOrMoreIsABucketOfItsOwn) {
   reducer.finish();
   const float expect = c.size() * (c.size() + 1) / 2.0f;
   for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
+}
+
+TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
+  auto& c = *world();
+  const int n = c.size();
+  // 5 + 6 values share a 64-byte bucket (padded to a multiple of n); 40 values are alone.
+  std::vector<torch::Tensor> params{torch::zeros({5}).requires_grad_(), torch::zeros({6}).requires_grad_(),
+                                    torch::zeros({40}).requires_grad_()};
+  dist::ReducerOptions options;
+  options.bucket_bytes = 64;
+  options.shard = true;
+  dist::GradReducer reducer(params, c, options);
+  ASSERT_EQ(reducer.num_buckets(), 2u);
+  EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
+  EXPECT_EQ(reducer.padded_numel(1) % n, 0);
+  EXPECT_GE(reducer.padded_numel(1), 11);
+  // Every element's gradient is (rank + 1) * (its position in its parameter + 1).
+  reducer.prepare(true);
+  torch::Tensor loss = torch::zeros({});
+  for (auto& p : params) loss = loss + (p * torch::arange(1, p.numel() + 1, torch::kFloat32)).sum();
+  (loss * static_cast<float>(c.rank() + 1)).backward();
+  reducer.launch_remaining();
+  const float ranks_sum = n * (n + 1) / 2.0f;
+  for (size_t b = 0; b < 2; ++b) {
+    reducer.wait_bucket(b);
+    const torch::Tensor& shard = reducer.shard(b);
+    ASSERT_EQ(shard.numel(), reducer.padded_numel(b) / n);
+    // The expected reduced block: each parameter's ramp at its offset, zeros in the padding.
+    torch::Tensor expect = torch::zeros({reducer.padded_numel(b)});
+    for (size_t i = 0; i < reducer.bucket_params(b).size(); ++i) {
+      const int64_t len = params[reducer.bucket_params(b)[i]].numel();
+      expect.narrow(0, reducer.bucket_offsets(b)[i], len).copy_(torch::arange(1, len + 1, torch::kFloat32) * ranks_sum);
+    }
+    EXPECT_TRUE(torch::equal(shard.grad(), expect.narrow(0, c.rank() * shard.numel(), shard.numel()))) << "bucket " << b;
+    // This rank's update: its block of the parameters becomes 100 (rank + 1) + the reduced gradient.
+    torch::NoGradGuard no_grad;
+    const_cast<torch::Tensor&>(shard).copy_(shard.grad() + 100.0f * (c.rank() + 1));
+  }
+  reducer.all_gather_parameters();
+  reducer.wait_all_parameters();
+  // Every rank now holds every block, each from its owner; the parameters are views of the buffers.
+  for (size_t b = 0; b < 2; ++b) {
+    const int64_t block = reducer.padded_numel(b) / n;
+    for (size_t i = 0; i < reducer.bucket_params(b).size(); ++i) {
+      const torch::Tensor& p = params[reducer.bucket_params(b)[i]];
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        const int64_t owner = (reducer.bucket_offsets(b)[i] + j) / block;
+        EXPECT_FLOAT_EQ(p[j].item<float>(), (j + 1) * ranks_sum + 100.0f * (owner + 1)) << "param " << reducer.bucket_params(b)[i] << " element " << j;
+      }
+    }
+  }
 }

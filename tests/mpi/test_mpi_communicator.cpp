@@ -76,6 +76,45 @@ TEST(MpiCommunicator, ReduceScatterBlocks) {
     EXPECT_FLOAT_EQ(mine[j][0].item<float>(), n * (2.0f * c.rank() + j) + n * (n - 1) / 2.0f);
 }
 
+TEST(MpiCommunicator, ReduceScatterInPlaceLeavesEachRankItsBlock) {
+  auto& c = *world();
+  const int n = c.size();
+  // Element i on rank r holds i + r: block r's element j sums to n (3r + j) + n (n - 1) / 2.
+  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    torch::Tensor t = torch::arange(3 * n, dtype) + c.rank();
+    c.reduce_scatter_in_place_async(t, ReduceOp::kSum)->wait();
+    for (int j = 0; j < 3; ++j)
+      EXPECT_DOUBLE_EQ(t[3 * c.rank() + j].item<double>(), n * (3.0 * c.rank() + j) + n * (n - 1) / 2.0) << c10::toString(dtype);
+  }
+  // Complex, averaged: rank r contributes (r + i r) everywhere, so every element averages to (n - 1)/2 (1 + i).
+  torch::Tensor z = torch::complex(torch::full({2 * n}, c.rank() * 1.0f), torch::full({2 * n}, c.rank() * 1.0f));
+  c.reduce_scatter_in_place_async(z, ReduceOp::kAvg)->wait();
+  torch::Tensor mine = z.narrow(0, 2 * c.rank(), 2);
+  EXPECT_TRUE(torch::allclose(torch::real(mine), torch::full({2}, (n - 1) / 2.0f)));
+  EXPECT_TRUE(torch::allclose(torch::imag(mine), torch::full({2}, (n - 1) / 2.0f)));
+  if (n > 1) {
+    torch::Tensor odd = torch::zeros({n + 1});
+    EXPECT_THROW(c.reduce_scatter_in_place_async(odd, ReduceOp::kSum), std::invalid_argument);  // not divisible: before any MPI call
+  }
+}
+
+TEST(MpiCommunicator, AllGatherInPlaceFillsEveryBlock) {
+  auto& c = *world();
+  const int n = c.size();
+  // Each rank writes only its own block (rank r: 10 r + j); the rest holds -1 until the gather.
+  torch::Tensor t = torch::full({4 * n}, -1.0, torch::kFloat64);
+  for (int j = 0; j < 4; ++j) t[4 * c.rank() + j] = 10.0 * c.rank() + j;
+  c.all_gather_in_place_async(t)->wait();
+  for (int r = 0; r < n; ++r)
+    for (int j = 0; j < 4; ++j) EXPECT_DOUBLE_EQ(t[4 * r + j].item<double>(), 10.0 * r + j);
+  // Over a sub-group of the even or the odd ranks.
+  auto sub = c.split(c.rank() % 2, c.rank(), "data");
+  torch::Tensor s = torch::zeros({2 * sub->size()}, torch::kInt64);
+  s.narrow(0, 2 * sub->rank(), 2).fill_(c.rank());
+  sub->all_gather_in_place_async(s)->wait();
+  for (int r = 0; r < sub->size(); ++r) EXPECT_EQ(s[2 * r + 1].item<int64_t>(), 2 * r + c.rank() % 2);
+}
+
 TEST(MpiCommunicator, SplitIntoSubGroups) {
   auto& c = *world();
   auto sub = c.split(c.rank() % 2, c.rank(), "data");

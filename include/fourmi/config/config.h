@@ -130,6 +130,7 @@ struct ParallelConfig {
   double timeout_s = 300.0;     // collective watchdog
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
   bool update_per_bucket = false; // Adam on each gradient bucket once reduced (overlaps the last all-reduce)
+  bool shard_optimizer = false;   // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
 };
 

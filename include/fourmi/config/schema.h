@@ -180,6 +180,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("timeout_s", c.timeout_s, positive());
   v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
   v("update_per_bucket", c.update_per_bucket);
+  v("shard_optimizer", c.shard_optimizer);
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {

@@ -45,6 +45,13 @@ class Communicator {
   virtual torch::Tensor all_gather(const torch::Tensor& t) = 0;
   // Reduces `t` over ranks and returns this rank's block of dim 0 (size(0) divisible by size()).
   virtual torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp op) = 0;
+  // In place over all of `t` (numel divisible by size()): reduces over ranks; this rank's block,
+  // t.view(-1).narrow(0, rank() * n, n) with n = numel / size(), receives the result; the other
+  // blocks are left unspecified. Asynchronous like all_reduce_async.
+  virtual std::unique_ptr<Work> reduce_scatter_in_place_async(torch::Tensor& t, ReduceOp op) = 0;
+  // In place over all of `t` (numel divisible by size()): block r of every rank's `t` receives
+  // rank r's block. Asynchronous like all_reduce_async.
+  virtual std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor& t) = 0;
   virtual void barrier() = 0;
   // Ranks with equal `color` form a new group, ordered by `key`. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& group) = 0;

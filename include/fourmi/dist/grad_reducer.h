@@ -13,6 +13,14 @@
 // for each bucket in launch order, each followed by the update of bucket_params(i). The caller
 // scales the loss so that the SUM is the wanted average. With sync off (gradient-accumulation
 // micro-steps) the hooks do nothing and gradients accumulate locally.
+//
+// Sharded (ZeRO stage 1, options.shard): each bucket is padded to a multiple of the group size and
+// reduce-scattered instead of all-reduced, and its parameters become views of one flat buffer
+// (a lone parameter is its own buffer). wait_bucket(i) then hands this rank's block of the reduced
+// gradient to shard(i) as its `.grad` (parameters' own `.grad` stay local); the caller updates
+// shard(i) (the same elements of the parameters, in place), calls all_gather_parameters() once
+// every shard is updated, and wait_parameters(i) before anything reads bucket i's parameters on
+// the current stream (forward, checkpoint, evaluation); wait_all_parameters() waits for all.
 #pragma once
 
 #include <torch/types.h>
@@ -27,6 +35,7 @@ namespace fourmi::dist {
 struct ReducerOptions {
   int64_t bucket_bytes = 25 << 20;
   bool bf16_compress = false;
+  bool shard = false;  // ZeRO stage 1: reduce-scatter, update this rank's block, all-gather parameters
 };
 
 class GradReducer {
@@ -50,6 +59,22 @@ class GradReducer {
   size_t num_buckets() const { return buckets_.size(); }
   // Indices (into the constructor's list) of the parameters of bucket `bucket`.
   const std::vector<size_t>& bucket_params(size_t bucket) const { return buckets_.at(bucket).params; }
+  // Element offset of each of bucket_params(bucket) in the bucket's flat layout.
+  const std::vector<int64_t>& bucket_offsets(size_t bucket) const { return buckets_.at(bucket).offsets; }
+  size_t bucket_of(size_t param) const { return where_.at(param).first; }
+
+  // Sharded mode only. This rank's block of bucket `bucket`'s parameters, a 1-D view (padding
+  // included) whose `.grad` is the reduced gradient block after wait_bucket(bucket).
+  bool sharded() const { return options_.shard; }
+  const torch::Tensor& shard(size_t bucket) const;
+  std::vector<torch::Tensor> shards() const;
+  int64_t padded_numel(size_t bucket) const { return buckets_.at(bucket).flat.numel(); }
+  // Launches each bucket's all-gather of parameters, last bucket first (the order forward uses them).
+  void all_gather_parameters();
+  // Orders the current stream after bucket `bucket`'s all-gather, if one is pending.
+  bool gathering(size_t bucket) const { return static_cast<bool>(buckets_.at(bucket).gather); }
+  void wait_parameters(size_t bucket);
+  void wait_all_parameters();
 
  private:
   struct Bucket {
@@ -60,7 +85,12 @@ class GradReducer {
     torch::Tensor wire;           // bf16 copy when compressing
     size_t pending = 0;
     std::unique_ptr<Work> work;
+    // Sharded mode: the parameters as one padded 1-D buffer, this rank's block of it, and the
+    // pending all-gather of it.
+    torch::Tensor values, shard;
+    std::unique_ptr<Work> gather;
   };
+  void make_shards();
   void on_grad(size_t param);
   void launch_ready();
 

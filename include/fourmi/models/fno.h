@@ -10,6 +10,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -30,9 +31,17 @@ class FNOImpl : public torch::nn::Module {
   const ModeGroup& mode_group() const { return group_; }
   // Parameters split by mode blocks (name → this rank's block of dim 0); the others are replicated.
   std::map<std::string, ModeBlock> mode_partitioned() const;
+  // forward() runs in stages (0: lift, 1 + l: layer l, layers + 1: projection) and calls `hook`
+  // with a stage's index before the stage reads its parameters, stage_parameters()[s]; a sharded
+  // optimizer uses it to wait for each stage's parameters just in time. Every parameter is in one stage.
+  void set_stage_hook(std::function<void(int)> hook) { stage_hook_ = std::move(hook); }
+  std::vector<std::vector<torch::Tensor>> stage_parameters() const;
 
  private:
   torch::Tensor add_grid(const torch::Tensor& x) const;
+  void enter_stage(int stage) const {
+    if (stage_hook_) stage_hook_(stage);
+  }
 
   config::ModelConfig config_;
   ModeGroup group_;
@@ -41,6 +50,7 @@ class FNOImpl : public torch::nn::Module {
   std::vector<PointwiseLinear> skip_;
   PointwiseLinear project_hidden_{nullptr};
   PointwiseLinear project_out_{nullptr};
+  std::function<void(int)> stage_hook_;
 };
 TORCH_MODULE(FNO);
 

@@ -22,6 +22,7 @@
 #include "fourmi/profile/profiler.h"
 #include "fourmi/train/fused_adam.h"
 #include "fourmi/train/metrics.h"
+#include "fourmi/train/sharded_adam.h"
 
 namespace fourmi::train {
 
@@ -70,6 +71,13 @@ class Trainer {
   void line_up_ranks();
   // Adam on `params` (all of them, or one bucket's), timed as op "optimizer" when profiling.
   void update(profile::Profiler* prof, const std::vector<torch::Tensor>& params);
+  // After backward with parallel.shard_optimizer: Adam on this rank's block of each bucket as its
+  // reduce-scatter completes, then the all-gathers of parameters, which the next forward waits for
+  // stage by stage (wait_stage).
+  void sharded_update(profile::Profiler* prof);
+  void wait_stage(int stage);
+  // Every parameter gathered on the current stream (before evaluation, checkpoints, the end of fit).
+  void wait_parameters();
   config::Config config_;
   models::FNO model_;
   torch::Device device_;
@@ -77,6 +85,8 @@ class Trainer {
   std::string run_dir_;
   std::unique_ptr<FusedAdam> optimizer_;
   std::unique_ptr<dist::GradReducer> reducer_;
+  std::unique_ptr<ShardedAdam> sharded_;          // parallel.shard_optimizer on more than one rank
+  std::vector<std::vector<size_t>> stage_buckets_; // buckets whose parameters each forward stage reads
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
   std::unique_ptr<profile::Profiler> profiler_;

@@ -1,0 +1,43 @@
+// sharded_adam.h — Adam for ZeRO stage 1: this rank updates, and keeps Adam's state for, only its
+// block of each gradient bucket of a sharded GradReducer (1/N of the update's work and of the
+// optimizer's memory on N ranks); the reducer's all-gather then gives every rank all parameters.
+//
+// Contract: built on every rank of the reducer's group, after the reducer. step_bucket(i) follows
+// reducer.wait_bucket(i). export_state() is collective over the reducer's group (called on every
+// rank, in the same order as the other collectives); import_state() is local. Both translate between this sharded state and the
+// per-parameter state of an ordinary Adam (`full`, keyed by the reducer's parameters), which is what
+// checkpoints hold, so a checkpoint does not depend on the number of ranks or on sharding.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "fourmi/dist/communicator.h"
+#include "fourmi/dist/grad_reducer.h"
+#include "fourmi/train/fused_adam.h"
+
+namespace fourmi::train {
+
+class ShardedAdam {
+ public:
+  // `adam`: an optimizer over reducer.shards() (one parameter group), with the training's options.
+  ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, std::unique_ptr<FusedAdam> adam);
+  torch::optim::Optimizer& optimizer() { return *adam_; }
+  // Adam on this rank's block of bucket `bucket`, whose .grad is the reduced gradient block.
+  void step_bucket(size_t bucket);
+  int64_t shard_numel(size_t bucket) const { return reducer_.shard(bucket).numel(); }
+  // Collective: assembles every parameter's Adam state from all ranks' blocks into `full`.
+  void export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
+  // Takes this rank's blocks of the per-parameter state in `full` (a loaded checkpoint), then
+  // drops that full-size state from `full`.
+  void import_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
+  // Drops the per-parameter state that export_state() wrote (it is only needed for a checkpoint).
+  static void drop_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
+
+ private:
+  dist::GradReducer& reducer_;
+  dist::Communicator& comm_;
+  std::unique_ptr<FusedAdam> adam_;
+};
+
+}  // namespace fourmi::train

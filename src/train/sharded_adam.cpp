@@ -1,0 +1,85 @@
+#include "fourmi/train/sharded_adam.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+namespace fourmi::train {
+namespace {
+
+torch::optim::AdamParamState* find_state(torch::optim::Optimizer& opt, const torch::Tensor& p) {
+  auto it = opt.state().find(p.unsafeGetTensorImpl());
+  return it == opt.state().end() ? nullptr : static_cast<torch::optim::AdamParamState*>(it->second.get());
+}
+
+}  // namespace
+
+ShardedAdam::ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, std::unique_ptr<FusedAdam> adam)
+    : reducer_(reducer), comm_(comm), adam_(std::move(adam)) {
+  if (!reducer_.sharded()) throw std::logic_error("ShardedAdam: the GradReducer was not built with ReducerOptions::shard");
+  if (adam_->param_groups().size() != 1 || adam_->param_groups()[0].params().size() != reducer_.num_buckets())
+    throw std::logic_error("ShardedAdam: the optimizer must hold reducer.shards(), in one parameter group");
+}
+
+void ShardedAdam::step_bucket(size_t bucket) { adam_->step_params({reducer_.shard(bucket)}); }
+
+void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
+  torch::NoGradGuard no_grad;
+  for (size_t b = 0; b < reducer_.num_buckets(); ++b) {
+    const torch::Tensor& shard = reducer_.shard(b);
+    // Every rank updates every block each step, so either all ranks have state for this bucket or none.
+    auto* st = find_state(*adam_, shard);
+    if (!st) continue;
+    const int64_t block = shard.numel(), lo = comm_.rank() * block;
+    torch::Tensor m1 = torch::zeros({reducer_.padded_numel(b)}, shard.options()), m2 = torch::zeros_like(m1);
+    m1.narrow(0, lo, block).copy_(st->exp_avg());
+    m2.narrow(0, lo, block).copy_(st->exp_avg_sq());
+    comm_.all_gather_in_place_async(m1)->wait();
+    comm_.all_gather_in_place_async(m2)->wait();
+    const auto& members = reducer_.bucket_params(b);
+    const auto& offsets = reducer_.bucket_offsets(b);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const torch::Tensor& p = params.at(members[i]);
+      auto ps = std::make_unique<torch::optim::AdamParamState>();
+      ps->step(st->step());
+      ps->exp_avg(m1.narrow(0, offsets[i], p.numel()).view(p.sizes()).clone());
+      ps->exp_avg_sq(m2.narrow(0, offsets[i], p.numel()).view(p.sizes()).clone());
+      full.state()[p.unsafeGetTensorImpl()] = std::move(ps);
+    }
+  }
+}
+
+void ShardedAdam::import_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
+  torch::NoGradGuard no_grad;
+  for (size_t b = 0; b < reducer_.num_buckets(); ++b) {
+    const torch::Tensor& shard = reducer_.shard(b);
+    const auto& members = reducer_.bucket_params(b);
+    const auto& offsets = reducer_.bucket_offsets(b);
+    torch::Tensor m1 = torch::zeros({reducer_.padded_numel(b)}, shard.options()), m2 = torch::zeros_like(m1);
+    int64_t step = -1;
+    for (size_t i = 0; i < members.size(); ++i) {
+      const torch::Tensor& p = params.at(members[i]);
+      auto* ps = find_state(full, p);
+      if (!ps) continue;
+      if (step >= 0 && ps->step() != step)
+        throw std::runtime_error(fmt::format("optimizer state: parameters of one gradient bucket were updated {} and {} times; "
+                                             "accepted: a checkpoint whose parameters share one step count", step, ps->step()));
+      step = ps->step();
+      m1.narrow(0, offsets[i], p.numel()).copy_(ps->exp_avg().reshape(-1));
+      m2.narrow(0, offsets[i], p.numel()).copy_(ps->exp_avg_sq().reshape(-1));
+    }
+    if (step < 0) continue;  // a checkpoint saved before any update
+    const int64_t block = shard.numel(), lo = comm_.rank() * block;
+    auto st = std::make_unique<torch::optim::AdamParamState>();
+    st->step(step);
+    st->exp_avg(m1.narrow(0, lo, block).clone());
+    st->exp_avg_sq(m2.narrow(0, lo, block).clone());
+    adam_->state()[shard.unsafeGetTensorImpl()] = std::move(st);
+  }
+  drop_state(params, full);
+}
+
+void ShardedAdam::drop_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
+  for (const auto& p : params) full.state().erase(p.unsafeGetTensorImpl());
+}
+
+}  // namespace fourmi::train
