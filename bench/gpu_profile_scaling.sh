@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -214,6 +214,18 @@ if [ "$PHASE" = dpab ]; then
   dp_sweep parallel.update_per_bucket=false onepass 4
   dp_sweep parallel.update_per_bucket=true default_b 4
   dp_sweep parallel.update_per_bucket=false onepass_b 4
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpzero ]; then
+  # Weak scaling with the sharded optimizer (parallel.shard_optimizer, ZeRO stage 1) against the
+  # all-reduce path, DDP and raw NCCL, all in one command (session 6): both paths at 2 and 4 GPUs
+  # twice, interleaved; 1 GPU once (no reducer there, so the paths are the same code).
+  SWEEP=1 dp_sweep parallel.shard_optimizer=true zero
+  dp_sweep parallel.shard_optimizer=false allreduce "2 4"
+  dp_sweep parallel.shard_optimizer=true zero_b "2 4"
+  dp_sweep parallel.shard_optimizer=false allreduce_b "2 4"
   raw_nccl
   ddp_sweep
 fi
