@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -226,6 +226,19 @@ if [ "$PHASE" = dpzero ]; then
   dp_sweep parallel.shard_optimizer=false allreduce "2 4"
   dp_sweep parallel.shard_optimizer=true zero_b "2 4"
   dp_sweep parallel.shard_optimizer=false allreduce_b "2 4"
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpzero2 ]; then
+  # dpzero after the sharded update became two fused launches, plus both paths with NCCL held to 16
+  # channels (fewer SMs taken from the overlapped backward and forward) at 4 GPUs (session 6).
+  SWEEP=1 dp_sweep parallel.shard_optimizer=true zero
+  dp_sweep parallel.shard_optimizer=false allreduce "2 4"
+  NCCL_MAX_NCHANNELS=16 dp_sweep parallel.shard_optimizer=true zero_ch16 4
+  dp_sweep parallel.shard_optimizer=true zero_b "2 4"
+  dp_sweep parallel.shard_optimizer=false allreduce_b "2 4"
+  NCCL_MAX_NCHANNELS=16 dp_sweep parallel.shard_optimizer=false allreduce_ch16 4
   raw_nccl
   ddp_sweep
 fi

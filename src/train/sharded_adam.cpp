@@ -20,7 +20,11 @@ ShardedAdam::ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, s
     throw std::logic_error("ShardedAdam: the optimizer must hold reducer.shards(), in one parameter group");
 }
 
-void ShardedAdam::step_bucket(size_t bucket) { adam_->step_params({reducer_.shard(bucket)}); }
+void ShardedAdam::step_buckets(size_t first, size_t last) {
+  std::vector<torch::Tensor> shards;
+  for (size_t b = first; b < last; ++b) shards.push_back(reducer_.shard(b));
+  adam_->step_params(shards);
+}
 
 void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
   torch::NoGradGuard no_grad;

@@ -20,6 +20,9 @@
 
 namespace fourmi::train {
 
+// Buckets reduced after backward's end (sharded update): the first stages' gradients.
+constexpr size_t kLateBuckets = 2;
+
 std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
   return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
                                      /*decoupled_weight_decay=*/c.optimizer == "adamw");
@@ -162,16 +165,24 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
 
 void Trainer::sharded_update(profile::Profiler* prof) {
   reducer_->launch_remaining();
-  for (size_t b = 0; b < reducer_->num_buckets(); ++b) {
-    if (prof) prof->mark_wait(true);
-    reducer_->wait_bucket(b);
-    if (prof) prof->mark_wait(false);
-    if (!prof) {
-      sharded_->step_bucket(b);
-      continue;
+  // Two updates, each one fused launch: the buckets whose reductions ran during backward, then the
+  // last two (the first stages' gradients, produced at backward's end), so that only the latter's
+  // small update waits for the last reduce-scatter. One launch per bucket cost medium about 0.06 ms a step.
+  const size_t n = reducer_->num_buckets(), late = n > kLateBuckets ? n - kLateBuckets : 0;
+  auto update_range = [&](size_t first, size_t last) {
+    for (size_t b = first; b < last; ++b) {
+      if (prof) prof->mark_wait(true);
+      reducer_->wait_bucket(b);
+      if (prof) prof->mark_wait(false);
     }
-    prof->time_block("optimizer", "optimizer", profile::adam_cost(sharded_->shard_numel(b)), [&] { sharded_->step_bucket(b); });
-  }
+    if (first == last) return;
+    if (!prof) return sharded_->step_buckets(first, last);
+    int64_t elements = 0;
+    for (size_t b = first; b < last; ++b) elements += sharded_->shard_numel(b);
+    prof->time_block("optimizer", "optimizer", profile::adam_cost(elements), [&] { sharded_->step_buckets(first, last); });
+  };
+  update_range(0, late);
+  update_range(late, n);
   // Launched last bucket first: the first layers' parameters, which the next forward needs first.
   reducer_->all_gather_parameters();
 }

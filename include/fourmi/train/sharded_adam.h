@@ -2,11 +2,12 @@
 // block of each gradient bucket of a sharded GradReducer (1/N of the update's work and of the
 // optimizer's memory on N ranks); the reducer's all-gather then gives every rank all parameters.
 //
-// Contract: built on every rank of the reducer's group, after the reducer. step_bucket(i) follows
-// reducer.wait_bucket(i). export_state() is collective over the reducer's group (called on every
-// rank, in the same order as the other collectives); import_state() is local. Both translate between this sharded state and the
-// per-parameter state of an ordinary Adam (`full`, keyed by the reducer's parameters), which is what
-// checkpoints hold, so a checkpoint does not depend on the number of ranks or on sharding.
+// Contract: built on every rank of the reducer's group, after the reducer. step_buckets(i, j)
+// follows reducer.wait_bucket(i), ..., wait_bucket(j - 1). export_state() is collective over the
+// reducer's group (every rank calls it, in the same order as the other collectives); import_state()
+// is local. Both translate between this sharded state and the per-parameter state of an ordinary
+// Adam (`full`, keyed by the reducer's parameters), which is what checkpoints hold, so a checkpoint
+// does not depend on the number of ranks or on sharding.
 #pragma once
 
 #include <memory>
@@ -23,8 +24,9 @@ class ShardedAdam {
   // `adam`: an optimizer over reducer.shards() (one parameter group), with the training's options.
   ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, std::unique_ptr<FusedAdam> adam);
   torch::optim::Optimizer& optimizer() { return *adam_; }
-  // Adam on this rank's block of bucket `bucket`, whose .grad is the reduced gradient block.
-  void step_bucket(size_t bucket);
+  // Adam, in one fused launch, on this rank's block of buckets first..last-1, whose .grad are the
+  // reduced gradient blocks.
+  void step_buckets(size_t first, size_t last);
   int64_t shard_numel(size_t bucket) const { return reducer_.shard(bucket).numel(); }
   // Collective: assembles every parameter's Adam state from all ranks' blocks into `full`.
   void export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
