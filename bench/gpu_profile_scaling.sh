@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -100,14 +100,15 @@ mode_mix_test() {
 DP=$REPO/build-gpu/bin/fourmi-bench-dp
 MPIRUN=(mpirun --allow-run-as-root --bind-to none -x NCCL_NVLS_ENABLE -x LD_LIBRARY_PATH -x NCCL_MAX_NCHANNELS -x NCCL_PROTO)
 CFGS=$REPO/configs/fno2d-medium.yaml,$REPO/configs/fno2d-large.yaml
-# fourmi-bench-dp (medium and large) at each rank count of $3 (default 1 2 4) with override $1, into
-# res/dp_fourmi_np<n>_$2.json; with SWEEP=1 the 4-rank run also sweeps all-reduce sizes.
+# fourmi-bench-dp (medium and large) at each rank count of $3 (default 1 2 4) with override $1 (and
+# any further arguments), into res/dp_fourmi_np<n>_$2.json; with SWEEP=1 the 4-rank run also sweeps
+# all-reduce sizes.
 dp_sweep() {
-  local set=$1 tag=$2
-  for n in ${3:-1 2 4}; do
-    step "fourmi np $n, $set"
+  local set=$1 tag=$2 counts=${3:-1 2 4}; shift $(( $# < 3 ? $# : 3 ))
+  for n in $counts; do
+    step "fourmi np $n, $set $*"
     local extra=(); [ $n = 4 ] && [ "${SWEEP:-0}" = 1 ] && extra=(--allreduce)
-    timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set "$set" "${extra[@]}" --json $W/res/dp_fourmi_np${n}_$tag.json 2>&1 \
+    timeout 120 "${MPIRUN[@]}" -np $n $DP --configs $CFGS --set "$set" "$@" "${extra[@]}" --json $W/res/dp_fourmi_np${n}_$tag.json 2>&1 \
       | grep '^{' | cut -c1-220
   done
 }
@@ -239,6 +240,19 @@ if [ "$PHASE" = dpzero2 ]; then
   dp_sweep parallel.shard_optimizer=true zero_b "2 4"
   dp_sweep parallel.shard_optimizer=false allreduce_b "2 4"
   NCCL_MAX_NCHANNELS=16 dp_sweep parallel.shard_optimizer=false allreduce_ch16 4
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpctas ]; then
+  # The sharded optimizer with NCCL's CTAs per collective capped (parallel.nccl_max_ctas) against
+  # NCCL's choice, with the all-reduce sweep through each setting, DDP and raw NCCL (session 6).
+  SWEEP=1 dp_sweep parallel.shard_optimizer=true zero
+  SWEEP=1 dp_sweep parallel.nccl_max_ctas=16 zero_ctas16 "2 4" --set parallel.shard_optimizer=true
+  dp_sweep parallel.nccl_max_ctas=8 zero_ctas8 4 --set parallel.shard_optimizer=true
+  dp_sweep parallel.shard_optimizer=true zero_b 4
+  dp_sweep parallel.nccl_max_ctas=16 zero_ctas16_b 4 --set parallel.shard_optimizer=true
+  dp_sweep parallel.nccl_max_ctas=8 zero_ctas8_b 4 --set parallel.shard_optimizer=true
   raw_nccl
   ddp_sweep
 fi

@@ -325,6 +325,7 @@ std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, con
   ncclComm_t comm = nullptr;
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.CTAPolicy = cta_policy_flag(options.cta_policy);  // sub-groups split from this communicator inherit it
+  if (options.max_ctas > 0) config.maxCTAs = options.max_ctas;
   ncclResult_t rc = ncclCommInitRankConfig(&comm, size, id, rank, &config);
   if (rc != ncclSuccess)
     abort_all_ranks(fmt::format("ncclCommInitRankConfig failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index,

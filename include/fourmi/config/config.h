@@ -132,6 +132,7 @@ struct ParallelConfig {
   bool update_per_bucket = false; // Adam on each gradient bucket once reduced (overlaps the last all-reduce)
   bool shard_optimizer = false;   // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
+  int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
 };
 
 struct ProfileConfig {

@@ -182,6 +182,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("update_per_bucket", c.update_per_bucket);
   v("shard_optimizer", c.shard_optimizer);
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
+  v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);

@@ -23,6 +23,7 @@ struct NcclOptions {
   double timeout_s = 300.0;           // collective watchdog
   bool high_priority_stream = true;   // CUDA priority of the communication stream
   std::string cta_policy = "default"; // NCCL's CTA policy: default | efficiency | zero (ncclConfig_t::CTAPolicy)
+  int max_ctas = 0;                   // most CTAs (SMs) one collective may use (ncclConfig_t::maxCTAs); 0: NCCL's choice
 };
 std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, const NcclOptions& options);
 
