@@ -201,8 +201,9 @@ if [ "$PHASE" = overhead3 ]; then
 fi
 
 if [ "$PHASE" = dpfinal ]; then
-  # Weak scaling with the defaults (one Adam update after all buckets) against DDP and raw NCCL, all
-  # in one command: bench/results/dp_scaling.json (session 5).
+  # Weak scaling with the defaults against DDP and raw NCCL, all in one command:
+  # bench/results/dp_scaling.json (session 6: the sharded optimizer; session 5: one Adam update after
+  # all all-reduced buckets).
   SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
   raw_nccl
   ddp_sweep

@@ -92,10 +92,21 @@ void expect_same_as_single_rank(config::Config cfg) {
 
 }  // namespace
 
-TEST(DataParallel, MatchesSingleRankTraining) { expect_same_as_single_rank(tiny("")); }
+TEST(DataParallel, MatchesSingleRankTraining) {
+  auto cfg = tiny("");
+  ASSERT_TRUE(cfg.parallel.shard_optimizer);  // the default: the sharded optimizer, default buckets
+  expect_same_as_single_rank(cfg);
+}
+
+TEST(DataParallel, MatchesWithAllReduceAndReplicatedAdam) {
+  auto cfg = tiny("");
+  cfg.parallel.shard_optimizer = false;
+  expect_same_as_single_rank(cfg);
+}
 
 TEST(DataParallel, MatchesWithSmallBucketsAndMicroSteps) {
   auto cfg = tiny("");
+  cfg.parallel.shard_optimizer = false;
   cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: many overlapped all-reduces
   cfg.train.grad_accum = 2;
   expect_same_as_single_rank(cfg);
@@ -103,20 +114,14 @@ TEST(DataParallel, MatchesWithSmallBucketsAndMicroSteps) {
 
 TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
   auto cfg = tiny("");
+  cfg.parallel.shard_optimizer = false;
   cfg.parallel.bucket_mb = 0.001;          // several buckets, each updated once reduced
   cfg.parallel.update_per_bucket = true;
   expect_same_as_single_rank(cfg);
 }
 
-TEST(DataParallel, MatchesWithAShardedOptimizer) {
-  auto cfg = tiny("");
-  cfg.parallel.shard_optimizer = true;  // default buckets: the lone spectral weights and padded groups
-  expect_same_as_single_rank(cfg);
-}
-
 TEST(DataParallel, MatchesWithAShardedOptimizerSmallBucketsAndMicroSteps) {
   auto cfg = tiny("");
-  cfg.parallel.shard_optimizer = true;
   cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: biases of 8 values padded to the group size
   cfg.train.grad_accum = 2;
   expect_same_as_single_rank(cfg);

@@ -129,8 +129,8 @@ struct ParallelConfig {
   bool bf16_compress = false;
   double timeout_s = 300.0;     // collective watchdog
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
-  bool update_per_bucket = false; // Adam on each gradient bucket once reduced (overlaps the last all-reduce)
-  bool shard_optimizer = false;   // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
+  bool update_per_bucket = false; // with shard_optimizer false: Adam on each bucket once reduced (overlaps the last all-reduce)
+  bool shard_optimizer = true;    // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
 };
