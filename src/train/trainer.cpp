@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -65,6 +66,13 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
   if (config_.profile.enabled)
     profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
                                                     config_.profile.sample_ops ? config_.profile.op_samples : 0);
+}
+
+Trainer::~Trainer() {
+  if (!sharded_) return;
+  model_->set_stage_hook({});
+  // During unwinding other ranks may never join the pending gathers; the job is being ended anyway.
+  if (std::uncaught_exceptions() == 0) reducer_->wait_all_parameters();
 }
 
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {

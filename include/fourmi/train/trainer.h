@@ -46,6 +46,10 @@ class Trainer {
  public:
   Trainer(config::Config config, models::FNO model, torch::Device device, dist::Communicator& data_comm,
           std::string run_dir);
+  // Leaves the model usable without the trainer: parameters gathered, no stage hook into it.
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
   // Trains train.epochs epochs (from the latest checkpoint when `resume`), evaluating on `test`.
   FitResult fit(data::Dataset& train, data::Dataset& test, bool resume);
   // Mean relative L2 on `test`, each data-parallel rank taking its share, decoded to physical units.
