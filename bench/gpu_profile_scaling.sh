@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -256,6 +256,23 @@ if [ "$PHASE" = dpctas ]; then
   dp_sweep parallel.nccl_max_ctas=8 zero_ctas8_b 4 --set parallel.shard_optimizer=true
   raw_nccl
   ddp_sweep
+fi
+
+if [ "$PHASE" = zerocheck ]; then
+  # The sharded optimizer end to end on GPUs with NCCL (session 6): Burgers at 1 rank and at N ranks
+  # (all GPUs) for 4 epochs, and at N ranks for 2 epochs, checkpointed, then resumed to 4; the test
+  # rel L2 lines of the three must agree.
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  n=$(nvidia-smi -L | wc -l)
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=1 --set run.progress=false)
+  for run in "1 4 one" "$n 4 many" "$n 2 resumed"; do
+    set -- $run
+    step "Burgers, $1 rank(s), $2 epochs ($3)"
+    timeout 120 $REPO/launch/mpirun.sh -n $1 train "${B[@]}" --set train.epochs=$2 --set run.name=zero-$3 2>&1 | grep -E "test rel|error" | tee res/zerocheck_$3.log
+  done
+  step "Burgers, $n ranks, resumed from epoch 2 to 4"
+  timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set train.epochs=4 --set run.name=zero-resumed --resume 2>&1 \
+    | grep -E "resumed|test rel|error" | tee -a res/zerocheck_resumed.log
 fi
 
 if [ "$PHASE" = overhead5 ]; then
