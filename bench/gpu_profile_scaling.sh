@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -254,6 +254,18 @@ if [ "$PHASE" = dpctas ]; then
   dp_sweep parallel.shard_optimizer=true zero_b 4
   dp_sweep parallel.nccl_max_ctas=16 zero_ctas16_b 4 --set parallel.shard_optimizer=true
   dp_sweep parallel.nccl_max_ctas=8 zero_ctas8_b 4 --set parallel.shard_optimizer=true
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpmin ]; then
+  # Weak scaling with the defaults (buckets under parallel.shard_min_mb all-reduced) against DDP and raw
+  # NCCL (bench/results/dp_scaling.json), and at 4 GPUs against every bucket sharded
+  # (shard_min_mb=0), twice, interleaved (session 6).
+  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
+  dp_sweep parallel.shard_min_mb=0 allsharded 4
+  dp_sweep parallel.nccl_cta_policy=default default_b 4
+  dp_sweep parallel.shard_min_mb=0 allsharded_b 4
   raw_nccl
   ddp_sweep
 fi

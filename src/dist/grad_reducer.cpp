@@ -32,7 +32,8 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
   const int64_t ranks = comm_.size();
   auto close_bucket = [&]() {
     if (current.params.empty()) return;
-    const int64_t padded = options_.shard ? (elems + ranks - 1) / ranks * ranks : elems;
+    current.sharded = options_.shard && bytes >= options_.shard_min_bytes;  // parameter bytes, alignment gaps aside
+    const int64_t padded = current.sharded ? (elems + ranks - 1) / ranks * ranks : elems;
     current.flat = torch::zeros({padded}, params_[current.params[0]].options().dtype(torch::kFloat32));
     buckets_.push_back(std::move(current));
     current = Bucket{};
@@ -82,6 +83,7 @@ void GradReducer::make_shards() {
   torch::NoGradGuard no_grad;
   const int64_t ranks = comm_.size(), rank = comm_.rank();
   for (auto& b : buckets_) {
+    if (!b.sharded) continue;
     const int64_t padded = b.flat.numel();
     const torch::Tensor& first = params_[b.params[0]];
     if (b.params.size() == 1 && first.numel() == padded && first.is_contiguous()) {
@@ -104,13 +106,23 @@ void GradReducer::make_shards() {
 }
 
 const torch::Tensor& GradReducer::shard(size_t bucket) const {
-  if (!options_.shard) throw std::logic_error("GradReducer::shard: the reducer was not built with ReducerOptions::shard");
-  return buckets_.at(bucket).shard;
+  if (!buckets_.at(bucket).sharded)
+    throw std::logic_error(fmt::format("GradReducer::shard({}): the bucket is not sharded (ReducerOptions::shard off, or under shard_min_bytes)", bucket));
+  return buckets_[bucket].shard;
 }
 
-std::vector<torch::Tensor> GradReducer::shards() const {
+std::vector<torch::Tensor> GradReducer::update_tensors(size_t bucket) const {
+  const Bucket& b = buckets_.at(bucket);
+  if (b.sharded) return {b.shard};
   std::vector<torch::Tensor> out;
-  for (size_t i = 0; i < buckets_.size(); ++i) out.push_back(shard(i));
+  for (size_t k : b.params) out.push_back(params_[k]);
+  return out;
+}
+
+std::vector<torch::Tensor> GradReducer::update_tensors() const {
+  std::vector<torch::Tensor> out;
+  for (size_t i = 0; i < buckets_.size(); ++i)
+    for (auto& t : update_tensors(i)) out.push_back(t);
   return out;
 }
 
@@ -119,6 +131,7 @@ void GradReducer::all_gather_parameters() {
   torch::NoGradGuard no_grad;
   for (size_t i = buckets_.size(); i-- > 0;) {
     Bucket& b = buckets_[i];
+    if (!b.sharded) continue;
     b.shard.mutable_grad().reset();  // the reduced block is consumed: free it before the next backward
     b.gather = comm_.all_gather_in_place_async(b.values);
   }
@@ -180,7 +193,7 @@ void GradReducer::launch_ready() {
     Bucket& b = buckets_[next_launch_++];
     if (options_.bf16_compress) b.wire = b.target.to(torch::kBFloat16);
     torch::Tensor& payload = options_.bf16_compress ? b.wire : b.target;
-    b.work = options_.shard ? comm_.reduce_scatter_in_place_async(payload, ReduceOp::kSum) : comm_.all_reduce_async(payload, ReduceOp::kSum);
+    b.work = b.sharded ? comm_.reduce_scatter_in_place_async(payload, ReduceOp::kSum) : comm_.all_reduce_async(payload, ReduceOp::kSum);
   }
 }
 
@@ -221,7 +234,7 @@ void GradReducer::wait_bucket(size_t bucket) {
   b.work->wait();
   b.work.reset();
   if (++next_wait_ == buckets_.size()) sync_ = false;
-  if (options_.shard) {
+  if (b.sharded) {
     // Only this rank's block of the payload holds the reduced sum.
     const int64_t block = b.shard.numel(), lo = comm_.rank() * block;
     torch::Tensor reduced = b.target.narrow(0, lo, block);

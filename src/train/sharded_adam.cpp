@@ -16,19 +16,33 @@ torch::optim::AdamParamState* find_state(torch::optim::Optimizer& opt, const tor
 ShardedAdam::ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, std::unique_ptr<FusedAdam> adam)
     : reducer_(reducer), comm_(comm), adam_(std::move(adam)) {
   if (!reducer_.sharded()) throw std::logic_error("ShardedAdam: the GradReducer was not built with ReducerOptions::shard");
-  if (adam_->param_groups().size() != 1 || adam_->param_groups()[0].params().size() != reducer_.num_buckets())
-    throw std::logic_error("ShardedAdam: the optimizer must hold reducer.shards(), in one parameter group");
+  if (adam_->param_groups().size() != 1 || adam_->param_groups()[0].params().size() != reducer_.update_tensors().size())
+    throw std::logic_error("ShardedAdam: the optimizer must hold reducer.update_tensors(), in one parameter group");
 }
 
 void ShardedAdam::step_buckets(size_t first, size_t last) {
-  std::vector<torch::Tensor> shards;
-  for (size_t b = first; b < last; ++b) shards.push_back(reducer_.shard(b));
-  adam_->step_params(shards);
+  std::vector<torch::Tensor> tensors;
+  for (size_t b = first; b < last; ++b)
+    for (auto& t : reducer_.update_tensors(b)) tensors.push_back(t);
+  adam_->step_params(tensors);
+}
+
+int64_t ShardedAdam::update_numel(size_t bucket) const {
+  int64_t n = 0;
+  for (const auto& t : reducer_.update_tensors(bucket)) n += t.numel();
+  return n;
 }
 
 void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < reducer_.num_buckets(); ++b) {
+    if (!reducer_.bucket_sharded(b)) {  // updated whole on every rank: its state is already per parameter
+      for (size_t k : reducer_.bucket_params(b)) {
+        auto* st = find_state(*adam_, params.at(k));
+        if (st) full.state()[params[k].unsafeGetTensorImpl()] = std::make_unique<torch::optim::AdamParamState>(*st);
+      }
+      continue;
+    }
     const torch::Tensor& shard = reducer_.shard(b);
     // Every rank updates every block each step, so either all ranks have state for this bucket or none.
     auto* st = find_state(*adam_, shard);
@@ -55,6 +69,13 @@ void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::
 void ShardedAdam::import_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < reducer_.num_buckets(); ++b) {
+    if (!reducer_.bucket_sharded(b)) {
+      for (size_t k : reducer_.bucket_params(b)) {
+        auto* st = find_state(full, params.at(k));
+        if (st) adam_->state()[params[k].unsafeGetTensorImpl()] = std::make_unique<torch::optim::AdamParamState>(*st);
+      }
+      continue;
+    }
     const torch::Tensor& shard = reducer_.shard(b);
     const auto& members = reducer_.bucket_params(b);
     const auto& offsets = reducer_.bucket_offsets(b);

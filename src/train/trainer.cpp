@@ -43,10 +43,11 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     ro.bucket_bytes = static_cast<int64_t>(config_.parallel.bucket_mb * (1 << 20));
     ro.bf16_compress = config_.parallel.bf16_compress;
     ro.shard = config_.parallel.shard_optimizer;
+    ro.shard_min_bytes = static_cast<int64_t>(config_.parallel.shard_min_mb * (1 << 20));
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);
     if (ro.shard) {
-      sharded_ = std::make_unique<ShardedAdam>(*reducer_, comm_, make_optimizer(config_.train, reducer_->shards()));
+      sharded_ = std::make_unique<ShardedAdam>(*reducer_, comm_, make_optimizer(config_.train, reducer_->update_tensors()));
       // Which buckets each forward stage reads, so that the next forward waits for them just in time.
       const auto params = model_->parameters();
       std::map<const void*, size_t> index;
@@ -186,7 +187,7 @@ void Trainer::sharded_update(profile::Profiler* prof) {
     if (first == last) return;
     if (!prof) return sharded_->step_buckets(first, last);
     int64_t elements = 0;
-    for (size_t b = first; b < last; ++b) elements += sharded_->shard_numel(b);
+    for (size_t b = first; b < last; ++b) elements += sharded_->update_numel(b);
     prof->time_block("optimizer", "optimizer", profile::adam_cost(elements), [&] { sharded_->step_buckets(first, last); });
   };
   update_range(0, late);

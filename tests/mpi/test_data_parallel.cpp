@@ -94,7 +94,14 @@ void expect_same_as_single_rank(config::Config cfg) {
 
 TEST(DataParallel, MatchesSingleRankTraining) {
   auto cfg = tiny("");
-  ASSERT_TRUE(cfg.parallel.shard_optimizer);  // the default: the sharded optimizer, default buckets
+  ASSERT_TRUE(cfg.parallel.shard_optimizer);  // the defaults: sharded optimizer, but every bucket of
+  expect_same_as_single_rank(cfg);            // this tiny model is under shard_min_mb: all-reduced
+}
+
+TEST(DataParallel, MatchesWithShardedAndAllReducedBuckets) {
+  auto cfg = tiny("");
+  cfg.parallel.bucket_mb = 0.001;     // 1 KiB buckets: the spectral weights (3 KiB) alone,
+  cfg.parallel.shard_min_mb = 0.002;  // and sharded; the rest in buckets under 2 KiB, all-reduced
   expect_same_as_single_rank(cfg);
 }
 
@@ -120,8 +127,9 @@ TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
   expect_same_as_single_rank(cfg);
 }
 
-TEST(DataParallel, MatchesWithAShardedOptimizerSmallBucketsAndMicroSteps) {
+TEST(DataParallel, MatchesWithEveryBucketShardedSmallBucketsAndMicroSteps) {
   auto cfg = tiny("");
+  cfg.parallel.shard_min_mb = 0;
   cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: biases of 8 values padded to the group size
   cfg.train.grad_accum = 2;
   expect_same_as_single_rank(cfg);
@@ -134,6 +142,8 @@ TEST(DataParallel, ShardedOptimizerCheckpointsFullStateAndResumes) {
   std::string root = shared_tmp(c);
   config::Config cfg = tiny(root);
   cfg.train.checkpoint_every = 1;
+  cfg.parallel.bucket_mb = 0.001;     // both kinds of bucket: sharded spectral weights (alone, 3 KiB),
+  cfg.parallel.shard_min_mb = 0.002;  // all-reduced smaller ones
   if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
   c.barrier();
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
@@ -240,6 +250,7 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
   dist::ReducerOptions options;
   options.bucket_bytes = 64;
   options.shard = true;
+  options.shard_min_bytes = 0;
   dist::GradReducer reducer(params, c, options);
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
@@ -280,4 +291,30 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
       }
     }
   }
+}
+
+TEST(GradReducer, ShardedLeavesBucketsUnderTheThresholdToAllReduce) {
+  auto& c = *world();
+  // 160 B alone (sharded) and 5 + 6 values (44 B, under the 100-byte threshold: all-reduced).
+  std::vector<torch::Tensor> params{torch::ones({5}).requires_grad_(), torch::ones({6}).requires_grad_(),
+                                    torch::ones({40}).requires_grad_()};
+  dist::ReducerOptions options;
+  options.bucket_bytes = 64;
+  options.shard = true;
+  options.shard_min_bytes = 100;
+  dist::GradReducer reducer(params, c, options);
+  ASSERT_EQ(reducer.num_buckets(), 2u);
+  EXPECT_TRUE(reducer.bucket_sharded(0));
+  EXPECT_FALSE(reducer.bucket_sharded(1));
+  EXPECT_THROW(reducer.shard(1), std::logic_error);
+  ASSERT_EQ(reducer.update_tensors(1).size(), 2u);  // the small bucket's parameters themselves
+  EXPECT_TRUE(reducer.update_tensors(1)[0].is_same(params[1]));
+  reducer.prepare(true);
+  ((params[0].sum() + params[1].sum() + params[2].sum()) * static_cast<float>(c.rank() + 1)).backward();
+  reducer.launch_remaining();
+  reducer.wait_bucket(0);
+  reducer.wait_bucket(1);
+  const float expect = c.size() * (c.size() + 1) / 2.0f;
+  for (size_t k : {0, 1}) EXPECT_TRUE(torch::all(params[k].grad() == expect).item<bool>()) << "parameter " << k;
+  EXPECT_TRUE(torch::all(reducer.shard(0).grad() == expect).item<bool>());
 }

@@ -181,6 +181,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
   v("update_per_bucket", c.update_per_bucket);
   v("shard_optimizer", c.shard_optimizer);
+  v("shard_min_mb", c.shard_min_mb, at_least(0.0));
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
 }

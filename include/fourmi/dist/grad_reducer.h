@@ -14,13 +14,15 @@
 // scales the loss so that the SUM is the wanted average. With sync off (gradient-accumulation
 // micro-steps) the hooks do nothing and gradients accumulate locally.
 //
-// Sharded (ZeRO stage 1, options.shard): each bucket is padded to a multiple of the group size and
-// reduce-scattered instead of all-reduced, and its parameters become views of one flat buffer
-// (a lone parameter is its own buffer). wait_bucket(i) then hands this rank's block of the reduced
-// gradient to shard(i) as its `.grad` (parameters' own `.grad` stay local); the caller updates
-// shard(i) (the same elements of the parameters, in place), calls all_gather_parameters() once
-// every shard is updated, and wait_parameters(i) before anything reads bucket i's parameters on
-// the current stream (forward, checkpoint, evaluation); wait_all_parameters() waits for all.
+// Sharded (ZeRO stage 1, options.shard): each bucket of options.shard_min_bytes or more is padded
+// to a multiple of the group size and reduce-scattered instead of all-reduced, and its parameters
+// become views of one flat buffer (a lone parameter is its own buffer). wait_bucket(i) then hands
+// this rank's block of the reduced gradient to shard(i) as its `.grad` (parameters' own `.grad` are
+// not the reduced ones); the caller updates update_tensors(i) (the block: the same elements of the
+// parameters, in place; for a smaller bucket, all-reduced as usual, its parameters), calls
+// all_gather_parameters() once every bucket is updated, and wait_parameters(i) before anything
+// reads bucket i's parameters on the current stream (forward, checkpoint, evaluation);
+// wait_all_parameters() waits for all.
 #pragma once
 
 #include <torch/types.h>
@@ -36,6 +38,9 @@ struct ReducerOptions {
   int64_t bucket_bytes = 25 << 20;
   bool bf16_compress = false;
   bool shard = false;  // ZeRO stage 1: reduce-scatter, update this rank's block, all-gather parameters
+  // Sharded, smaller buckets are all-reduced and updated whole on every rank: one latency-bound
+  // collective instead of two, for an update too small to be worth splitting.
+  int64_t shard_min_bytes = 1 << 20;
 };
 
 class GradReducer {
@@ -66,8 +71,12 @@ class GradReducer {
   // Sharded mode only. This rank's block of bucket `bucket`'s parameters, a 1-D view (padding
   // included) whose `.grad` is the reduced gradient block after wait_bucket(bucket).
   bool sharded() const { return options_.shard; }
+  bool bucket_sharded(size_t bucket) const { return buckets_.at(bucket).sharded; }
   const torch::Tensor& shard(size_t bucket) const;
-  std::vector<torch::Tensor> shards() const;
+  // What this rank updates for bucket `bucket`: {shard(bucket)}, or the bucket's parameters when
+  // it is not sharded. update_tensors() lists them for every bucket, in bucket order.
+  std::vector<torch::Tensor> update_tensors(size_t bucket) const;
+  std::vector<torch::Tensor> update_tensors() const;
   int64_t padded_numel(size_t bucket) const { return buckets_.at(bucket).flat.numel(); }
   // Launches each bucket's all-gather of parameters, last bucket first (the order forward uses them).
   void all_gather_parameters();
@@ -87,6 +96,7 @@ class GradReducer {
     std::unique_ptr<Work> work;
     // Sharded mode: the parameters as one padded 1-D buffer, this rank's block of it, and the
     // pending all-gather of it.
+    bool sharded = false;
     torch::Tensor values, shard;
     std::unique_ptr<Work> gather;
   };

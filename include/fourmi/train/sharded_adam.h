@@ -1,6 +1,7 @@
 // sharded_adam.h — Adam for ZeRO stage 1: this rank updates, and keeps Adam's state for, only its
-// block of each gradient bucket of a sharded GradReducer (1/N of the update's work and of the
-// optimizer's memory on N ranks); the reducer's all-gather then gives every rank all parameters.
+// block of each sharded gradient bucket of a GradReducer (1/N of the update's work and of the
+// optimizer's memory on N ranks; buckets too small to shard are updated whole on every rank); the
+// reducer's all-gather then gives every rank all parameters.
 //
 // Contract: built on every rank of the reducer's group, after the reducer. step_buckets(i, j)
 // follows reducer.wait_bucket(i), ..., wait_bucket(j - 1). export_state() is collective over the
@@ -21,13 +22,13 @@ namespace fourmi::train {
 
 class ShardedAdam {
  public:
-  // `adam`: an optimizer over reducer.shards() (one parameter group), with the training's options.
+  // `adam`: an optimizer over reducer.update_tensors() (one parameter group), with the training's options.
   ShardedAdam(dist::GradReducer& reducer, dist::Communicator& comm, std::unique_ptr<FusedAdam> adam);
   torch::optim::Optimizer& optimizer() { return *adam_; }
-  // Adam, in one fused launch, on this rank's block of buckets first..last-1, whose .grad are the
-  // reduced gradient blocks.
+  // Adam, in one fused launch, on reducer.update_tensors(b) for b in [first, last), whose .grad
+  // are the reduced gradients (blocks).
   void step_buckets(size_t first, size_t last);
-  int64_t shard_numel(size_t bucket) const { return reducer_.shard(bucket).numel(); }
+  int64_t update_numel(size_t bucket) const;
   // Collective: assembles every parameter's Adam state from all ranks' blocks into `full`.
   void export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
   // Takes this rank's blocks of the per-parameter state in `full` (a loaded checkpoint), then
