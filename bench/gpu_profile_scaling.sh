@@ -261,13 +261,14 @@ fi
 if [ "$PHASE" = dpmin ]; then
   # Weak scaling with the defaults (buckets under parallel.shard_min_mb all-reduced) against DDP and raw
   # NCCL (bench/results/dp_scaling.json), and at 4 GPUs against every bucket sharded
-  # (shard_min_mb=0), twice, interleaved (session 6).
-  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
-  dp_sweep parallel.shard_min_mb=0 allsharded 4
-  dp_sweep parallel.nccl_cta_policy=default default_b 4
-  dp_sweep parallel.shard_min_mb=0 allsharded_b 4
-  raw_nccl
-  ddp_sweep
+  # (shard_min_mb=0), twice, interleaved (session 6). On a 2-GPU machine: 1 and 2 GPUs, the A/B at 2.
+  g=$(nvidia-smi -L | wc -l); counts="1 2 4"; [ $g -lt 4 ] && counts="1 2"
+  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default "$counts"
+  dp_sweep parallel.shard_min_mb=0 allsharded $g
+  dp_sweep parallel.nccl_cta_policy=default default_b $g
+  dp_sweep parallel.shard_min_mb=0 allsharded_b $g
+  [ $g -ge 4 ] && raw_nccl
+  [ $g -ge 4 ] && ddp_sweep
 fi
 
 if [ "$PHASE" = zerocheck ]; then
