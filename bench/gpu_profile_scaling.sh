@@ -259,13 +259,13 @@ if [ "$PHASE" = dpctas ]; then
 fi
 
 if [ "$PHASE" = dpmin ]; then
-  # Weak scaling with the defaults (buckets under parallel.shard_min_mb all-reduced) against DDP and raw
-  # NCCL (bench/results/dp_scaling.json), and at 4 GPUs against every bucket sharded
-  # (shard_min_mb=0), twice, interleaved (session 6). On a 2-GPU machine: 1 and 2 GPUs, the A/B at 2.
+  # Buckets under 1 MB all-reduced (parallel.shard_min_mb=1; the default then) against every bucket
+  # sharded (shard_min_mb=0, the default now), at the machine's GPU count, twice, interleaved; on 4
+  # GPUs also 1, 2 and 4 with DDP and raw NCCL (session 6; it ran on 2 GPUs).
   g=$(nvidia-smi -L | wc -l); counts="1 2 4"; [ $g -lt 4 ] && counts="1 2"
-  SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default "$counts"
+  SWEEP=1 dp_sweep parallel.shard_min_mb=1 default "$counts"
   dp_sweep parallel.shard_min_mb=0 allsharded $g
-  dp_sweep parallel.nccl_cta_policy=default default_b $g
+  dp_sweep parallel.shard_min_mb=1 default_b $g
   dp_sweep parallel.shard_min_mb=0 allsharded_b $g
   [ $g -ge 4 ] && raw_nccl
   [ $g -ge 4 ] && ddp_sweep

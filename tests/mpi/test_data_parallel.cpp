@@ -94,8 +94,8 @@ void expect_same_as_single_rank(config::Config cfg) {
 
 TEST(DataParallel, MatchesSingleRankTraining) {
   auto cfg = tiny("");
-  ASSERT_TRUE(cfg.parallel.shard_optimizer);  // the defaults: sharded optimizer, but every bucket of
-  expect_same_as_single_rank(cfg);            // this tiny model is under shard_min_mb: all-reduced
+  ASSERT_TRUE(cfg.parallel.shard_optimizer);  // the defaults: every bucket sharded
+  expect_same_as_single_rank(cfg);
 }
 
 TEST(DataParallel, MatchesWithShardedAndAllReducedBuckets) {

@@ -131,7 +131,7 @@ struct ParallelConfig {
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
   bool update_per_bucket = false; // with shard_optimizer false: Adam on each bucket once reduced (overlaps the last all-reduce)
   bool shard_optimizer = true;    // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
-  double shard_min_mb = 1.0;      // smaller buckets are all-reduced and updated whole on every rank
+  double shard_min_mb = 0.0;      // smaller buckets are all-reduced and updated whole on every rank
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
 };

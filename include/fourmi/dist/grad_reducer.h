@@ -40,7 +40,7 @@ struct ReducerOptions {
   bool shard = false;  // ZeRO stage 1: reduce-scatter, update this rank's block, all-gather parameters
   // Sharded, smaller buckets are all-reduced and updated whole on every rank: one latency-bound
   // collective instead of two, for an update too small to be worth splitting.
-  int64_t shard_min_bytes = 1 << 20;
+  int64_t shard_min_bytes = 0;
 };
 
 class GradReducer {
