@@ -210,7 +210,10 @@ class MpiCommunicator : public Communicator {
     torch::Tensor flat = t.view(-1);
     auto finish = [flat, n, r = rank_, size = size_, op]() mutable {
       torch::Tensor mine = flat.narrow(0, r * n, n);
-      if (r > 0) mine.copy_(flat.narrow(0, 0, n));
+      if (r > 0) {
+        mine.copy_(flat.narrow(0, 0, n));
+        flat.narrow(0, 0, n).zero_();  // not block 0's sum: leave zeros (a bucket's padding stays zero), not a stale copy
+      }
       if (op == ReduceOp::kAvg) mine.div_(size);
     };
     return std::make_unique<MpiWork>(this, req, "reduce_scatter", t, t.numel() * t.element_size(), start, std::move(finish));

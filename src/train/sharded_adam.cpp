@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace fourmi::train {
 namespace {
 
@@ -33,10 +35,11 @@ int64_t ShardedAdam::update_numel(size_t bucket) const {
   return n;
 }
 
-void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full) {
+void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full, bool keep) {
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < reducer_.num_buckets(); ++b) {
     if (!reducer_.bucket_sharded(b)) {  // updated whole on every rank: its state is already per parameter
+      if (!keep) continue;
       for (size_t k : reducer_.bucket_params(b)) {
         auto* st = find_state(*adam_, params.at(k));
         if (st) full.state()[params[k].unsafeGetTensorImpl()] = std::make_unique<torch::optim::AdamParamState>(*st);
@@ -53,6 +56,7 @@ void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::
     m2.narrow(0, lo, block).copy_(st->exp_avg_sq());
     comm_.all_gather_in_place_async(m1)->wait();
     comm_.all_gather_in_place_async(m2)->wait();
+    if (!keep) continue;
     const auto& members = reducer_.bucket_params(b);
     const auto& offsets = reducer_.bucket_offsets(b);
     for (size_t i = 0; i < members.size(); ++i) {
@@ -85,10 +89,9 @@ void ShardedAdam::import_state(const std::vector<torch::Tensor>& params, torch::
       const torch::Tensor& p = params.at(members[i]);
       auto* ps = find_state(full, p);
       if (!ps) continue;
-      if (step >= 0 && ps->step() != step)
-        throw std::runtime_error(fmt::format("optimizer state: parameters of one gradient bucket were updated {} and {} times; "
-                                             "accepted: a checkpoint whose parameters share one step count", step, ps->step()));
-      step = ps->step();
+      // A bucket's block has one step count. Parameters of a bucket differ only when some received
+      // no gradient in some steps of an unsharded run (it skips them); the block takes the largest.
+      step = std::max<int64_t>(step, ps->step());
       m1.narrow(0, offsets[i], p.numel()).copy_(ps->exp_avg().reshape(-1));
       m2.narrow(0, offsets[i], p.numel()).copy_(ps->exp_avg_sq().reshape(-1));
     }

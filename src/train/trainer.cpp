@@ -313,7 +313,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     if (tc.checkpoints && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
       wait_parameters();
       // A sharded optimizer's state is assembled (collectively) into per-parameter state for the writer.
-      if (sharded_) sharded_->export_state(model_->parameters(), *optimizer_);
+      if (sharded_) sharded_->export_state(model_->parameters(), *optimizer_, writes_checkpoint);
       if (writes_checkpoint)
         result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
       if (sharded_) ShardedAdam::drop_state(model_->parameters(), *optimizer_);

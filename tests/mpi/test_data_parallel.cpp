@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "../test_util.h"
 #include "fourmi/config/config_loader.h"
@@ -137,13 +138,13 @@ TEST(DataParallel, MatchesWithEveryBucketShardedSmallBucketsAndMicroSteps) {
 
 // A sharded optimizer's checkpoint holds the same per-parameter Adam state as an unsharded one, and
 // resuming from it continues as the unsharded run does.
-TEST(DataParallel, ShardedOptimizerCheckpointsFullStateAndResumes) {
+void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min_mb) {
   auto& c = *world();
   std::string root = shared_tmp(c);
   config::Config cfg = tiny(root);
   cfg.train.checkpoint_every = 1;
-  cfg.parallel.bucket_mb = 0.001;     // both kinds of bucket: sharded spectral weights (alone, 3 KiB),
-  cfg.parallel.shard_min_mb = 0.002;  // all-reduced smaller ones
+  cfg.parallel.bucket_mb = bucket_mb;
+  cfg.parallel.shard_min_mb = shard_min_mb;
   if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
   c.barrier();
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
@@ -183,6 +184,16 @@ TEST(DataParallel, ShardedOptimizerCheckpointsFullStateAndResumes) {
     EXPECT_LT(rel(sharded_resumed.second[i], plain_resumed.second[i]), 1e-5) << "parameter " << i << " after resuming";
   c.barrier();
   if (c.rank() == 0) fourmi::testing::TempDir::remove_tree(root);
+}
+
+TEST(DataParallel, ShardedOptimizerCheckpointsFullStateAndResumes) {
+  // The defaults: the whole tiny model in one bucket, parameters at aligned offsets, padded.
+  expect_sharded_checkpoint_like_unsharded(25.0, 0.0);
+}
+
+TEST(DataParallel, ShardedAndAllReducedBucketsCheckpointAndResume) {
+  // Sharded spectral weights (alone, 3 KiB) next to smaller all-reduced buckets.
+  expect_sharded_checkpoint_like_unsharded(0.001, 0.002);
 }
 
 TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
@@ -256,28 +267,40 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
   EXPECT_EQ(reducer.padded_numel(1) % n, 0);
   EXPECT_GE(reducer.padded_numel(1), 11);
-  // Every element's gradient is (rank + 1) * (its position in its parameter + 1).
-  reducer.prepare(true);
-  torch::Tensor loss = torch::zeros({});
-  for (auto& p : params) loss = loss + (p * torch::arange(1, p.numel() + 1, torch::kFloat32)).sum();
-  (loss * static_cast<float>(c.rank() + 1)).backward();
-  reducer.launch_remaining();
   const float ranks_sum = n * (n + 1) / 2.0f;
-  for (size_t b = 0; b < 2; ++b) {
-    reducer.wait_bucket(b);
-    const torch::Tensor& shard = reducer.shard(b);
-    ASSERT_EQ(shard.numel(), reducer.padded_numel(b) / n);
-    // The expected reduced block: each parameter's ramp at its offset, zeros in the padding.
-    torch::Tensor expect = torch::zeros({reducer.padded_numel(b)});
-    for (size_t i = 0; i < reducer.bucket_params(b).size(); ++i) {
-      const int64_t len = params[reducer.bucket_params(b)[i]].numel();
-      expect.narrow(0, reducer.bucket_offsets(b)[i], len).copy_(torch::arange(1, len + 1, torch::kFloat32) * ranks_sum);
+  // One synchronised backward in which every element's gradient is (rank + 1) * (its position in
+  // its parameter + 1); returns whether each bucket's reduced block is the closed form: each
+  // parameter's ramp times the sum over ranks at its offset, zeros in the padding and gaps.
+  auto step_matches = [&](const std::function<void(size_t)>& update) {
+    for (auto& p : params) p.mutable_grad().reset();
+    reducer.prepare(true);
+    torch::Tensor loss = torch::zeros({});
+    for (auto& p : params) loss = loss + (p * torch::arange(1, p.numel() + 1, torch::kFloat32)).sum();
+    (loss * static_cast<float>(c.rank() + 1)).backward();
+    reducer.launch_remaining();
+    bool all = true;
+    for (size_t b = 0; b < 2; ++b) {
+      reducer.wait_bucket(b);
+      const torch::Tensor& shard = reducer.shard(b);
+      EXPECT_EQ(shard.numel(), reducer.padded_numel(b) / n);
+      torch::Tensor expect = torch::zeros({reducer.padded_numel(b)});
+      for (size_t i = 0; i < reducer.bucket_params(b).size(); ++i) {
+        const int64_t len = params[reducer.bucket_params(b)[i]].numel();
+        expect.narrow(0, reducer.bucket_offsets(b)[i], len).copy_(torch::arange(1, len + 1, torch::kFloat32) * ranks_sum);
+      }
+      const bool same = torch::equal(shard.grad(), expect.narrow(0, c.rank() * shard.numel(), shard.numel()));
+      EXPECT_TRUE(same) << "bucket " << b;
+      all = all && same;
+      update(b);
     }
-    EXPECT_TRUE(torch::equal(shard.grad(), expect.narrow(0, c.rank() * shard.numel(), shard.numel()))) << "bucket " << b;
-    // This rank's update: its block of the parameters becomes 100 (rank + 1) + the reduced gradient.
+    return all;
+  };
+  // This rank's update: its block of the parameters becomes 100 (rank + 1) + the reduced gradient.
+  EXPECT_TRUE(step_matches([&](size_t b) {
     torch::NoGradGuard no_grad;
+    const torch::Tensor& shard = reducer.shard(b);
     const_cast<torch::Tensor&>(shard).copy_(shard.grad() + 100.0f * (c.rank() + 1));
-  }
+  }));
   reducer.all_gather_parameters();
   reducer.wait_all_parameters();
   // Every rank now holds every block, each from its owner; the parameters are views of the buffers.
@@ -291,6 +314,8 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
       }
     }
   }
+  // A second step reduces to the same blocks: nothing of the first is left in the padding or gaps.
+  EXPECT_TRUE(step_matches([](size_t) {}));
 }
 
 TEST(GradReducer, ShardedLeavesBucketsUnderTheThresholdToAllReduce) {

@@ -29,8 +29,10 @@ class ShardedAdam {
   // are the reduced gradients (blocks).
   void step_buckets(size_t first, size_t last);
   int64_t update_numel(size_t bucket) const;
-  // Collective: assembles every parameter's Adam state from all ranks' blocks into `full`.
-  void export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
+  // Collective: assembles every parameter's Adam state from all ranks' blocks into `full` on the
+  // ranks that `keep` it (the checkpoint writer); the others take part in the gathers only, one
+  // bucket at a time, so no rank but the writer ever holds the full state.
+  void export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full, bool keep);
   // Takes this rank's blocks of the per-parameter state in `full` (a loaded checkpoint), then
   // drops that full-size state from `full`.
   void import_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full);
