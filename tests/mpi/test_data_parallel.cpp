@@ -252,17 +252,26 @@ TEST(GradReducer, ParameterOfHalfABucketOrMoreIsABucketOfItsOwn) {
   for (auto& p : params) EXPECT_TRUE(torch::all(p.grad() == expect).item<bool>());
 }
 
-TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
-  auto& c = *world();
-  const int n = c.size();
-  // 5 + 6 values share a 64-byte bucket (padded to a multiple of n); 40 values are alone.
-  std::vector<torch::Tensor> params{torch::zeros({5}).requires_grad_(), torch::zeros({6}).requires_grad_(),
-                                    torch::zeros({40}).requires_grad_()};
+// Parameters of 5, 6 and 40 values (`value` each) and a sharded reducer with 64-byte buckets: the
+// 40 values (160 B) alone, the 5 + 6 (44 B) together; buckets under `shard_min_bytes` all-reduced.
+std::vector<torch::Tensor> three_parameters(float value) {
+  return {torch::full({5}, value).requires_grad_(), torch::full({6}, value).requires_grad_(),
+          torch::full({40}, value).requires_grad_()};
+}
+dist::ReducerOptions sharded_options(int64_t shard_min_bytes) {
   dist::ReducerOptions options;
   options.bucket_bytes = 64;
   options.shard = true;
-  options.shard_min_bytes = 0;
-  dist::GradReducer reducer(params, c, options);
+  options.shard_min_bytes = shard_min_bytes;
+  return options;
+}
+
+TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
+  auto& c = *world();
+  const int n = c.size();
+  // Both buckets sharded; the 5 + 6 values padded to a multiple of n.
+  std::vector<torch::Tensor> params = three_parameters(0.0f);
+  dist::GradReducer reducer(params, c, sharded_options(0));
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
   EXPECT_EQ(reducer.padded_numel(1) % n, 0);
@@ -321,13 +330,8 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
 TEST(GradReducer, ShardedLeavesBucketsUnderTheThresholdToAllReduce) {
   auto& c = *world();
   // 160 B alone (sharded) and 5 + 6 values (44 B, under the 100-byte threshold: all-reduced).
-  std::vector<torch::Tensor> params{torch::ones({5}).requires_grad_(), torch::ones({6}).requires_grad_(),
-                                    torch::ones({40}).requires_grad_()};
-  dist::ReducerOptions options;
-  options.bucket_bytes = 64;
-  options.shard = true;
-  options.shard_min_bytes = 100;
-  dist::GradReducer reducer(params, c, options);
+  std::vector<torch::Tensor> params = three_parameters(1.0f);
+  dist::GradReducer reducer(params, c, sharded_options(100));
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_TRUE(reducer.bucket_sharded(0));
   EXPECT_FALSE(reducer.bucket_sharded(1));
