@@ -212,10 +212,11 @@ fi
 if [ "$PHASE" = dpab ]; then
   # Weak scaling with the defaults against DDP and raw NCCL (bench/results/dp_scaling.json), and at
   # 4 GPUs the per-bucket update against one update after all buckets, twice, interleaved (session 5).
-  SWEEP=1 dp_sweep parallel.update_per_bucket=true default
-  dp_sweep parallel.update_per_bucket=false onepass 4
-  dp_sweep parallel.update_per_bucket=true default_b 4
-  dp_sweep parallel.update_per_bucket=false onepass_b 4
+  # (Since session 6 both need parallel.shard_optimizer=false.)
+  SWEEP=1 dp_sweep parallel.update_per_bucket=true default "1 2 4" --set parallel.shard_optimizer=false
+  dp_sweep parallel.update_per_bucket=false onepass 4 --set parallel.shard_optimizer=false
+  dp_sweep parallel.update_per_bucket=true default_b 4 --set parallel.shard_optimizer=false
+  dp_sweep parallel.update_per_bucket=false onepass_b 4 --set parallel.shard_optimizer=false
   raw_nccl
   ddp_sweep
 fi

@@ -244,6 +244,10 @@ Config load_config_text(const std::string& text, const std::string& source,
   if (config.train.batch_size % config.train.grad_accum != 0)
     throw ConfigError(fmt::format("{}: key 'train.grad_accum': {} does not divide train.batch_size {}; accepted: a divisor of the batch size",
                                   source, config.train.grad_accum, config.train.batch_size));
+  if (config.parallel.update_per_bucket && config.parallel.shard_optimizer)
+    throw ConfigError(fmt::format("{}: key 'parallel.update_per_bucket': applies to the all-reduce path only (the sharded optimizer, "
+                                  "parallel.shard_optimizer, already updates as buckets arrive); accepted: false, or true with "
+                                  "parallel.shard_optimizer: false", source));
   return config;
 }
 

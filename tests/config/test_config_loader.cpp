@@ -68,6 +68,12 @@ TEST(ConfigLoader, ModesLengthMustMatchDim) {
   EXPECT_TRUE(contains(e, "model.modes")) << e;
 }
 
+TEST(ConfigLoader, UpdatePerBucketNeedsTheAllReducePath) {
+  std::string e = error_of("parallel:\n  update_per_bucket: true\n");  // shard_optimizer on by default
+  EXPECT_TRUE(contains(e, "parallel.update_per_bucket") && contains(e, "shard_optimizer: false")) << e;
+  EXPECT_EQ(error_of("parallel:\n  update_per_bucket: true\n  shard_optimizer: false\n"), "");
+}
+
 TEST(ConfigLoader, SyntaxError) {
   std::string e = error_of("train:\n  epochs: [1,\n");
   EXPECT_TRUE(contains(e, "YAML syntax error")) << e;
