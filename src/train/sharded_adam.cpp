@@ -29,12 +29,6 @@ void ShardedAdam::step_buckets(size_t first, size_t last) {
   adam_->step_params(tensors);
 }
 
-int64_t ShardedAdam::update_numel(size_t bucket) const {
-  int64_t n = 0;
-  for (const auto& t : reducer_.update_tensors(bucket)) n += t.numel();
-  return n;
-}
-
 void ShardedAdam::export_state(const std::vector<torch::Tensor>& params, torch::optim::Optimizer& full, bool keep) {
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < reducer_.num_buckets(); ++b) {

@@ -24,6 +24,24 @@ namespace fourmi::train {
 // Buckets reduced after backward's end (sharded update): the first stages' gradients.
 constexpr size_t kLateBuckets = 2;
 
+namespace {
+
+// Runs `wait` (the compute stream waiting for a collective) between the profiler's wait marks.
+template <class Wait>
+void marked_wait(profile::Profiler* prof, Wait&& wait) {
+  if (prof) prof->mark_wait(true);
+  wait();
+  if (prof) prof->mark_wait(false);
+}
+
+int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
+  int64_t n = 0;
+  for (const auto& t : tensors) n += t.numel();
+  return n;
+}
+
+}  // namespace
+
 std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
   return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
                                      /*decoupled_weight_decay=*/c.optimizer == "adamw");
@@ -160,14 +178,9 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   // Each bucket's parameters are updated as soon as its reduction is done, so the update of the
   // first buckets overlaps the reduction of the last (the gradients backward produced last).
   reducer_->launch_remaining();
-  const auto params = model_->parameters();
   for (size_t b = 0; b < reducer_->num_buckets(); ++b) {
-    if (prof) prof->mark_wait(true);
-    reducer_->wait_bucket(b);
-    if (prof) prof->mark_wait(false);
-    std::vector<torch::Tensor> bucket;
-    for (size_t k : reducer_->bucket_params(b)) bucket.push_back(params[k]);
-    update(prof, bucket);
+    marked_wait(prof, [&] { reducer_->wait_bucket(b); });
+    update(prof, reducer_->update_tensors(b));  // unsharded: the bucket's parameters
   }
   return loss_sum;
 }
@@ -179,16 +192,11 @@ void Trainer::sharded_update(profile::Profiler* prof) {
   // small update waits for the last reduce-scatter. One launch per bucket cost medium about 0.06 ms a step.
   const size_t n = reducer_->num_buckets(), late = n > kLateBuckets ? n - kLateBuckets : 0;
   auto update_range = [&](size_t first, size_t last) {
-    for (size_t b = first; b < last; ++b) {
-      if (prof) prof->mark_wait(true);
-      reducer_->wait_bucket(b);
-      if (prof) prof->mark_wait(false);
-    }
+    for (size_t b = first; b < last; ++b) marked_wait(prof, [&] { reducer_->wait_bucket(b); });
     if (first == last) return;
-    if (!prof) return sharded_->step_buckets(first, last);
     int64_t elements = 0;
-    for (size_t b = first; b < last; ++b) elements += sharded_->update_numel(b);
-    prof->time_block("optimizer", "optimizer", profile::adam_cost(elements), [&] { sharded_->step_buckets(first, last); });
+    for (size_t b = first; b < last; ++b) elements += numel_of(reducer_->update_tensors(b));
+    run_optimizer(prof, elements, [&] { sharded_->step_buckets(first, last); });
   };
   update_range(0, late);
   update_range(late, n);
@@ -198,12 +206,8 @@ void Trainer::sharded_update(profile::Profiler* prof) {
 
 void Trainer::wait_stage(int stage) {
   profile::Profiler* prof = profile::Profiler::active();
-  for (size_t b : stage_buckets_.at(stage)) {
-    if (!reducer_->gathering(b)) continue;
-    if (prof) prof->mark_wait(true);
-    reducer_->wait_parameters(b);
-    if (prof) prof->mark_wait(false);
-  }
+  for (size_t b : stage_buckets_.at(stage))
+    if (reducer_->gathering(b)) marked_wait(prof, [&] { reducer_->wait_parameters(b); });
 }
 
 void Trainer::wait_parameters() {
@@ -211,10 +215,12 @@ void Trainer::wait_parameters() {
 }
 
 void Trainer::update(profile::Profiler* prof, const std::vector<torch::Tensor>& params) {
-  if (!prof) return optimizer_->step_params(params);
-  int64_t n = 0;
-  for (const auto& p : params) n += p.numel();
-  prof->time_block("optimizer", "optimizer", profile::adam_cost(n), [&] { optimizer_->step_params(params); });
+  run_optimizer(prof, numel_of(params), [&] { optimizer_->step_params(params); });
+}
+
+void Trainer::run_optimizer(profile::Profiler* prof, int64_t elements, const std::function<void()>& step) {
+  if (!prof) return step();
+  prof->time_block("optimizer", "optimizer", profile::adam_cost(elements), step);
 }
 
 torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {

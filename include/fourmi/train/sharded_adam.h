@@ -28,7 +28,6 @@ class ShardedAdam {
   // Adam, in one fused launch, on reducer.update_tensors(b) for b in [first, last), whose .grad
   // are the reduced gradients (blocks).
   void step_buckets(size_t first, size_t last);
-  int64_t update_numel(size_t bucket) const;
   // Collective: assembles every parameter's Adam state from all ranks' blocks into `full` on the
   // ranks that `keep` it (the checkpoint writer); the others take part in the gathers only, one
   // bucket at a time, so no rank but the writer ever holds the full state.
