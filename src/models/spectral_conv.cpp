@@ -124,6 +124,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   int64_t spectrum_points = 1;
   for (auto n : spectrum) spectrum_points *= n;
   auto mix_cost = [&] { return profile::spectral_mix_cost(block_.count, batch, cin, cout, spectrum_points); };
+  if (before_mix_) before_mix_();
   torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
     // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
     torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);

@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <limits>
+#include <numeric>
+
 #include "fourmi/models/fno.h"
 
 using fourmi::config::ModelConfig;
@@ -70,4 +73,47 @@ TEST(FNO, AllParametersAreRealAndGetGradients) {
 TEST(FNO, RejectsWrongInputChannels) {
   FNO f(small(1, {4}));
   EXPECT_THROW(f->forward(torch::randn({1, 5, 32})), std::invalid_argument);
+}
+
+// Every parameter starts as NaN; the stage hook gives stage s its real values. Any stage that read
+// a parameter before its hook ran (or a parameter in no stage, or in the wrong one) would make
+// the output NaN or differ from the untouched model's.
+TEST(FNO, StageHookRunsBeforeEachStageReadsItsParameters) {
+  torch::manual_seed(3);
+  ModelConfig c = small(2, {4, 3});
+  c.padding = 0.25;
+  FNO f(c);
+  const torch::Tensor x = torch::randn({2, 2, 16, 12});
+  const torch::Tensor expected = f->forward(x).detach();
+  const auto stages = f->stage_parameters();
+  ASSERT_EQ(stages.size(), static_cast<size_t>(2 * c.layers + 2));
+  size_t staged = 0;
+  for (const auto& s : stages) staged += s.size();
+  EXPECT_EQ(staged, f->parameters().size());
+  std::vector<std::vector<torch::Tensor>> saved;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& s : stages) {
+      saved.emplace_back();
+      for (auto p : s) {
+        saved.back().push_back(p.detach().clone());
+        p.fill_(std::numeric_limits<float>::quiet_NaN());
+      }
+    }
+  }
+  std::vector<int> entered;
+  f->set_stage_hook([&](int s) {
+    entered.push_back(s);
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < stages[s].size(); ++i) stages[s][i].copy_(saved[s][i]);
+  });
+  const torch::Tensor out = f->forward(x).detach();
+  std::vector<int> in_order(stages.size());
+  std::iota(in_order.begin(), in_order.end(), 0);
+  EXPECT_EQ(entered, in_order);
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-6));
+  f->set_stage_hook({});  // removed from the spectral layers too: a second forward calls nothing
+  entered.clear();
+  f->forward(x);
+  EXPECT_TRUE(entered.empty());
 }

@@ -20,6 +20,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <vector>
 
 #include "fourmi/models/mode_parallel.h"
@@ -45,6 +46,9 @@ class SpectralConvImpl : public torch::nn::Module {
   const SpectralConvOptions& options() const { return options_; }
 
   const ModeBlock& block() const { return block_; }
+  // Called in forward() after the forward FFT, just before `weight` is first read (so that a
+  // wait for the weight overlaps the FFT).
+  void set_before_mix(std::function<void()> hook) { before_mix_ = std::move(hook); }
 
   torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
@@ -52,6 +56,7 @@ class SpectralConvImpl : public torch::nn::Module {
   SpectralConvOptions options_;
   int64_t total_modes_ = 0;
   ModeBlock block_;
+  std::function<void()> before_mix_;
 };
 TORCH_MODULE(SpectralConv);
 
