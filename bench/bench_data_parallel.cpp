@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   app.add_option("--set", sets, "config overrides KEY=VALUE applied to every config (e.g. parallel.comm_priority=normal)");
   bool allreduce = false;
   app.add_flag("--allreduce", allreduce, "also sweep all-reduce bus bandwidth through fourmi's communicator (1 MB to 1 GB)");
+  bool allgather = false;
+  app.add_flag("--allgather", allgather,
+               "also time in-place all-gathers over the communicator's gather buffer (4 to 64 MB; on the copy engines "
+               "with parallel.copy_engine_gather=true)");
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -119,13 +123,35 @@ int main(int argc, char** argv) {
       sweep.push_back(r);
     }
   }
+  nlohmann::json gathers = nlohmann::json::array();
+  if (allgather && ctx && ctx->world().size() > 1) {
+    // As the parameters' all-gathers run: in place, over memory from gather_buffer(). busbw = algbw * (n-1)/n.
+    const int ranks = ctx->world().size();
+    for (int64_t mb : {4, 16, 64}) {
+      torch::Tensor buf = ctx->world().gather_buffer(mb * (1 << 20) / 4, torch::TensorOptions().device(ctx->device()));
+      auto gather = [&] { ctx->world().all_gather_in_place_async(buf)->wait(); };
+      for (int i = 0; i < 5; ++i) gather();
+      util::synchronize(ctx->device());
+      ctx->world().barrier();
+      const int iters = 20;
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iters; ++i) gather();
+      util::synchronize(ctx->device());
+      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
+      nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
+                          {"busbw_gbs", algbw * (ranks - 1) / ranks}, {"overrides", sets}};
+      if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
+      gathers.push_back(r);
+    }
+  }
   if (ctx && ctx->launch().rank == 0 && !json_out.empty()) {
     char date[64];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     nlohmann::json out = {{"benchmark", "data_parallel_weak_scaling"}, {"command", command}, {"date", date},
                           {"device", ctx->device().is_cuda() ? "cuda" : "cpu"}, {"backend", ctx->world().backend()},
-                          {"results", results}, {"allreduce", sweep}};
+                          {"results", results}, {"allreduce", sweep}, {"allgather", gathers}};
     util::atomic_write_text(json_out, out.dump(1) + "\n");
   }
   return 0;

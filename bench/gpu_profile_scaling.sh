@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -114,7 +114,7 @@ dp_sweep() {
 }
 # The PyTorch DDP reference at 1, 2, 4 GPUs into res/ddp_np<n>.json (suffix $1), and raw NCCL at 4.
 ddp_sweep() {
-  for n in 1 2 4; do
+  for n in ${DDP_COUNTS:-1 2 4}; do
     step "DDP np $n"
     timeout 150 torchrun --standalone --nproc_per_node=$n $REPO/.deps/torch_fno_baseline.py ddp --configs medium,large \
       --json $W/res/ddp_np$n${1:-}.json 2>&1 | grep '^{' | tail -2 | cut -c1-300
@@ -270,6 +270,34 @@ if [ "$PHASE" = dpmin ]; then
   dp_sweep parallel.shard_min_mb=0 allsharded_b $g
   [ $g -ge 4 ] && raw_nccl
   [ $g -ge 4 ] && ddp_sweep
+fi
+
+if [ "$PHASE" = dpce ]; then
+  # The parameters' all-gathers on the copy engines (parallel.copy_engine_gather, session 7) against
+  # NCCL's kernels, at the machine's GPU count: in-place all-gather times over the gather buffer
+  # (once with NCCL's INFO log, kept); Burgers end to end on 1 rank and on all GPUs with each (test
+  # rel L2 lines must agree); then the weak-scaling step, interleaved twice, with DDP beside it.
+  g=$(nvidia-smi -L | wc -l)
+  for ce in false true; do
+    step "in-place all-gather over the gather buffer, $g GPUs, copy_engine_gather=$ce"
+    NCCL_DEBUG=INFO timeout 90 "${MPIRUN[@]}" -x NCCL_DEBUG -np $g $DP --configs $REPO/configs/fno2d-medium.yaml --warmup 1 --steps 2 \
+      --set parallel.copy_engine_gather=$ce --allgather --json $W/res/allgather_ce$ce.json > res/allgather_ce$ce.log 2>&1
+    grep -E '^\{"bytes|rror' res/allgather_ce$ce.log | cut -c1-200
+    grep -iE 'copy engine|symmetric|window|CTAPolicy|NVLS|cumem' res/allgather_ce$ce.log | sort | uniq -c | sort -rn | head -8 | cut -c1-200
+  done
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for run in "1 false" "$g false" "$g true"; do
+    set -- $run
+    step "Burgers, $1 rank(s), copy_engine_gather=$2"
+    timeout 120 $REPO/launch/mpirun.sh -n $1 train "${B[@]}" --set parallel.copy_engine_gather=$2 --set run.name=ce-$1-$2 2>&1 \
+      | grep -E "test rel|rror" | tee res/cecheck_$1_$2.log
+  done
+  dp_sweep parallel.copy_engine_gather=false kernel "1 $g"
+  dp_sweep parallel.copy_engine_gather=true ce $g
+  dp_sweep parallel.copy_engine_gather=false kernel_b $g
+  dp_sweep parallel.copy_engine_gather=true ce_b $g
+  DDP_COUNTS="1 $g" ddp_sweep
 fi
 
 if [ "$PHASE" = zerocheck ]; then

@@ -85,7 +85,7 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
     if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
     world_ = dist::make_nccl_world_communicator(
         device_.index(), {config.parallel.timeout_s, config.parallel.comm_priority == "high", config.parallel.nccl_cta_policy,
-                             config.parallel.nccl_max_ctas});
+                             config.parallel.nccl_max_ctas, config.parallel.copy_engine_gather});
 #else
     throw std::runtime_error("parallel.backend 'nccl': this fourmi was built without NCCL; use parallel.backend=mpi");
 #endif

@@ -82,23 +82,29 @@ GradReducer::~GradReducer() { *alive_ = false; }
 void GradReducer::make_shards() {
   torch::NoGradGuard no_grad;
   const int64_t ranks = comm_.size(), rank = comm_.rank();
-  for (auto& b : buckets_) {
+  // Every sharded bucket's parameters move into one buffer from the communicator (on NCCL, memory
+  // its copy engines can all-gather), each bucket at a 512-byte-aligned offset that is the same on
+  // every rank, and become views of it. set_data keeps each parameter's identity (optimizer state,
+  // module registration).
+  std::vector<int64_t> starts(buckets_.size(), 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    if (!buckets_[i].sharded) continue;
+    starts[i] = total;
+    total = (total + buckets_[i].flat.numel() + kShardAlign - 1) / kShardAlign * kShardAlign;
+  }
+  if (total == 0) return;
+  torch::Tensor buffer = comm_.gather_buffer(total, buckets_[0].flat.options());
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    Bucket& b = buckets_[i];
     if (!b.sharded) continue;
     const int64_t padded = b.flat.numel();
-    const torch::Tensor& first = params_[b.params[0]];
-    if (b.params.size() == 1 && first.numel() == padded && first.is_contiguous()) {
-      b.values = first.detach().view(-1);  // a lone parameter is its own buffer
-    } else {
-      // The parameters move into one padded buffer and become views of it, so that one all-gather
-      // of the buffer updates them all. set_data keeps each parameter's identity (optimizer state,
-      // module registration).
-      b.values = torch::zeros({padded}, b.flat.options());
-      for (size_t i = 0; i < b.params.size(); ++i) {
-        auto& p = params_[b.params[i]];
-        torch::Tensor view = b.values.narrow(0, b.offsets[i], p.numel());
-        view.copy_(p.detach().reshape(-1));
-        p.set_data(view.view(p.sizes()));
-      }
+    b.values = buffer.narrow(0, starts[i], padded);
+    for (size_t k = 0; k < b.params.size(); ++k) {
+      auto& p = params_[b.params[k]];
+      torch::Tensor view = b.values.narrow(0, b.offsets[k], p.numel());
+      view.copy_(p.detach().reshape(-1));
+      p.set_data(view.view(p.sizes()));
     }
     const int64_t block = padded / ranks;
     b.shard = b.values.narrow(0, rank * block, block);

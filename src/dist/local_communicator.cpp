@@ -10,6 +10,10 @@ namespace fourmi::dist {
 
 std::string dtype_name(const torch::Tensor& t) { return std::string(c10::toString(t.scalar_type())); }
 
+torch::Tensor Communicator::gather_buffer(int64_t numel, const torch::TensorOptions& options) {
+  return torch::zeros({numel}, options);
+}
+
 namespace {
 
 class DoneWork : public Work {

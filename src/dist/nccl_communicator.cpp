@@ -16,6 +16,7 @@
 #include <exception>
 #include <condition_variable>
 #include <list>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -82,14 +83,32 @@ struct Pending {
   std::chrono::steady_clock::time_point start;
 };
 
+// The zero-CTA communicator of copy-engine all-gathers and the windows registered on it, shared
+// by the communicator and the deleters of the gather buffers' tensors: a buffer freed while the
+// communicator lives leaves its window first; once the communicator is gone (destroying it
+// released its windows) only the memory is freed.
+struct GatherWindows {
+  std::mutex mu;
+  ncclComm_t comm = nullptr;
+  std::map<uintptr_t, size_t> ranges;  // registered buffers: start → bytes
+
+  bool contains(const void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    auto it = ranges.upper_bound(a);
+    if (it == ranges.begin()) return false;
+    --it;
+    return a + bytes <= it->first + it->second;
+  }
+};
+
 class NcclCommunicator : public Communicator {
  public:
-  NcclCommunicator(ncclComm_t comm, int device, std::string group, double timeout_s, bool high_priority)
+  NcclCommunicator(ncclComm_t comm, int device, std::string group, const NcclOptions& options)
       : comm_(comm),
         device_(device),
-        timeout_s_(timeout_s),
-        high_priority_(high_priority),
-        stream_(c10::cuda::getStreamFromPool(high_priority, device)) {
+        options_(options),
+        stream_(c10::cuda::getStreamFromPool(options.high_priority_stream, device)) {
     group_ = std::move(group);
     check(ncclCommUserRank(comm_, &rank_), "comm_user_rank");
     check(ncclCommCount(comm_, &size_), "comm_count");
@@ -103,10 +122,14 @@ class NcclCommunicator : public Communicator {
     cv_.notify_all();
     watchdog_.join();
     pending_.clear();
-    if (comm_) {
-      if (std::uncaught_exceptions() > 0) ncclCommAbort(comm_);  // peers may be stuck: do not wait for them
-      else ncclCommDestroy(comm_);
+    const bool unwinding = std::uncaught_exceptions() > 0;  // peers may be stuck: do not wait for them
+    if (gather_) {
+      std::lock_guard<std::mutex> lock(gather_->mu);
+      if (gather_->comm) unwinding ? ncclCommAbort(gather_->comm) : ncclCommDestroy(gather_->comm);
+      gather_->comm = nullptr;
+      gather_->ranges.clear();
     }
+    if (comm_) unwinding ? ncclCommAbort(comm_) : ncclCommDestroy(comm_);
   }
 
   int rank() const override { return rank_; }
@@ -239,11 +262,53 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor& t) override {
     torch::Tensor w = wire_view(t, ReduceOp::kSum, "all_gather");
     const int64_t n = block_of(w, "all_gather");
-    return launch("all_gather", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
+    const int64_t bytes = w.numel() * w.element_size();
+    // Over a gather buffer: the zero-CTA communicator, whose all-gathers in its symmetric window
+    // run on the copy engines.
+    const bool copy_engines = gather_ && gather_->contains(w.data_ptr(), static_cast<size_t>(bytes));
+    ncclComm_t comm = copy_engines ? gather_->comm : comm_;
+    return launch(copy_engines ? "all_gather_ce" : "all_gather", {w}, bytes, [&](cudaStream_t s) {
       // sendbuff = recvbuff + rank * sendcount: NCCL's in-place form.
       char* base = static_cast<char*>(w.data_ptr());
-      check(ncclAllGather(base + rank_ * n * w.element_size(), base, n, nccl_type(w, "all_gather"), comm_, s), "all_gather");
+      check(ncclAllGather(base + rank_ * n * w.element_size(), base, n, nccl_type(w, "all_gather"), comm, s), "all_gather");
     });
+  }
+  torch::Tensor gather_buffer(int64_t numel, const torch::TensorOptions& options) override {
+    if (!options_.copy_engine_gather) return Communicator::gather_buffer(numel, options.device(torch::kCUDA, device_));
+    c10::cuda::CUDAGuard guard(device_);
+    if (!gather_) {
+      auto windows = std::make_shared<GatherWindows>();
+      ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+      config.CTAPolicy = NCCL_CTA_POLICY_ZERO;
+      check(ncclCommSplit(comm_, 0, rank_, &windows->comm, &config), "comm_split (copy-engine gathers)");
+      std::lock_guard<std::mutex> lock(mu_);  // the watchdog reads gather_
+      gather_ = std::move(windows);
+    }
+    const size_t elem = c10::elementSize(c10::typeMetaToScalarType(options.dtype()));
+    const size_t bytes = (static_cast<size_t>(numel) * elem + NCCL_WIN_REQUIRED_ALIGNMENT - 1) / NCCL_WIN_REQUIRED_ALIGNMENT *
+                         NCCL_WIN_REQUIRED_ALIGNMENT;
+    void* ptr = nullptr;
+    check(ncclMemAlloc(&ptr, bytes), "mem_alloc (gather buffer)");
+    if (cudaMemset(ptr, 0, bytes) != cudaSuccess) abort_job(fmt::format("cudaMemset of a {}-byte gather buffer failed on rank {} ({})", bytes, rank_, hostname()));
+    ncclWindow_t window = nullptr;
+    check(ncclCommWindowRegister(gather_->comm, ptr, bytes, &window, NCCL_WIN_COLL_SYMMETRIC), "comm_window_register (gather buffer)");
+    {
+      std::lock_guard<std::mutex> lock(gather_->mu);
+      gather_->ranges[reinterpret_cast<uintptr_t>(ptr)] = bytes;
+    }
+    std::shared_ptr<GatherWindows> windows = gather_;
+    auto release = [windows, window, device = device_](void* p) {
+      c10::cuda::CUDAGuard g(device);
+      {
+        std::lock_guard<std::mutex> lock(windows->mu);
+        if (windows->comm) {
+          ncclCommWindowDeregister(windows->comm, window);
+          windows->ranges.erase(reinterpret_cast<uintptr_t>(p));
+        }
+      }
+      ncclMemFree(p);
+    };
+    return torch::from_blob(ptr, {numel}, release, options.device(torch::kCUDA, device_));
   }
   void barrier() override {
     torch::Tensor t = torch::zeros({1}, torch::TensorOptions().device(torch::kCUDA, device_));
@@ -253,11 +318,14 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<Communicator> split(int color, int key, const std::string& group) override {
     ncclComm_t sub = nullptr;
     check(ncclCommSplit(comm_, color, key, &sub, nullptr), "comm_split");
-    auto c = std::make_unique<NcclCommunicator>(sub, device_, group, timeout_s_, high_priority_);
+    NcclOptions sub_options = options_;
+    sub_options.copy_engine_gather = false;  // gather buffers come from the data-parallel group only
+    auto c = std::make_unique<NcclCommunicator>(sub, device_, group, sub_options);
     c->set_log(log_);
     return c;
   }
   [[noreturn]] void abort_impl(const std::string& message, int code) override {
+    if (gather_ && gather_->comm) ncclCommAbort(gather_->comm);
     if (comm_) ncclCommAbort(comm_);
     comm_ = nullptr;
     abort_all_ranks(message, code);
@@ -278,12 +346,12 @@ class NcclCommunicator : public Communicator {
           continue;
         }
         double waited = std::chrono::duration<double>(now - it->start).count();
-        if (waited > timeout_s_) {
+        if (waited > options_.timeout_s) {
           std::string op = it->op;
           lock.unlock();
           abort_job(fmt::format("NCCL {} on group '{}' did not complete within {:.0f} s (parallel.timeout_s) on rank {} ({}): another rank of the {} "
                                 "did not arrive (it failed, hangs, or called collectives in another order)",
-                                op, group_, timeout_s_, rank_, hostname(), size_), 1);
+                                op, group_, options_.timeout_s, rank_, hostname(), size_), 1);
         }
         ++it;
       }
@@ -292,13 +360,18 @@ class NcclCommunicator : public Communicator {
         lock.unlock();
         check(async, "asynchronous error");
       }
+      ncclComm_t gather = gather_ ? gather_->comm : nullptr;  // set under mu_; destroyed only after this thread ends
+      if (gather && ncclCommGetAsyncError(gather, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress) {
+        lock.unlock();
+        check(async, "asynchronous error (copy-engine gathers)");
+      }
     }
   }
 
   ncclComm_t comm_;
   int device_;
-  double timeout_s_;
-  bool high_priority_;
+  NcclOptions options_;
+  std::shared_ptr<GatherWindows> gather_;  // created by the first gather_buffer() with copy_engine_gather
   c10::cuda::CUDAStream stream_;
   int rank_ = 0, size_ = 1;
   std::mutex mu_;
@@ -330,7 +403,7 @@ std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, con
   if (rc != ncclSuccess)
     abort_all_ranks(fmt::format("ncclCommInitRankConfig failed on rank {} ({}) device cuda:{}: {}", rank, hostname(), device_index,
                                 ncclGetErrorString(rc)));
-  return std::make_unique<NcclCommunicator>(comm, device_index, "world", options.timeout_s, options.high_priority_stream);
+  return std::make_unique<NcclCommunicator>(comm, device_index, "world", options);
 }
 
 }  // namespace fourmi::dist

@@ -134,6 +134,7 @@ struct ParallelConfig {
   double shard_min_mb = 0.0;      // smaller buckets are all-reduced and updated whole on every rank
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
+  bool copy_engine_gather = false;  // NCCL: the sharded optimizer's parameter all-gathers on the copy engines (no SMs)
 };
 
 struct ProfileConfig {

@@ -184,6 +184,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("shard_min_mb", c.shard_min_mb, at_least(0.0));
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
+  v("copy_engine_gather", c.copy_engine_gather);
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);

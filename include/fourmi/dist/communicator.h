@@ -52,6 +52,12 @@ class Communicator {
   // In place over all of `t` (numel divisible by size()): block r of every rank's `t` receives
   // rank r's block. Asynchronous like all_reduce_async.
   virtual std::unique_ptr<Work> all_gather_in_place_async(torch::Tensor& t) = 0;
+  // A zeroed 1-D buffer of `numel` elements for in-place all-gathers over it or over slices of it
+  // (at the same offsets on every rank). Collective: every rank asks for the same size, in the
+  // same order. NCCL with copy-engine gathers on: NCCL memory in a symmetric window, so those
+  // all-gathers run on the GPUs' copy engines and take no SMs from overlapped compute. Otherwise,
+  // and on other backends: an ordinary tensor.
+  virtual torch::Tensor gather_buffer(int64_t numel, const torch::TensorOptions& options);
   virtual void barrier() = 0;
   // Ranks with equal `color` form a new group, ordered by `key`. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& group) = 0;

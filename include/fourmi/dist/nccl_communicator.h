@@ -6,7 +6,8 @@
 // collective waits (on the device) for the caller's current stream with an event, runs on the
 // communication stream, and its Work::wait() makes the caller's current stream wait for it:
 // the host never blocks on the GPU. The tensors' memory is recorded on the communication stream
-// so the caching allocator does not reuse it early. A watchdog thread aborts the communicator
+// so the caching allocator does not reuse it early (gather buffers are NCCL's memory, freed with
+// the last tensor that views them). A watchdog thread aborts the communicator
 // and the job when a collective exceeds the timeout or NCCL reports an asynchronous error.
 #pragma once
 
@@ -24,6 +25,11 @@ struct NcclOptions {
   bool high_priority_stream = true;   // CUDA priority of the communication stream
   std::string cta_policy = "default"; // NCCL's CTA policy: default | efficiency | zero (ncclConfig_t::CTAPolicy)
   int max_ctas = 0;                   // most CTAs (SMs) one collective may use (ncclConfig_t::maxCTAs); 0: NCCL's choice
+  // gather_buffer() returns NCCL memory (ncclMemAlloc) registered as a symmetric window of a
+  // second, zero-CTA communicator split from this one; in-place all-gathers over it run there,
+  // on the copy engines (NCCL 2.28+, one node, NVLink), on the same stream as every other
+  // collective. Where NCCL cannot use the copy engines it runs its kernels instead.
+  bool copy_engine_gather = false;
 };
 std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, const NcclOptions& options);
 
