@@ -12,7 +12,12 @@
 #include <torch/torch.h>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define FOURMI_BENCH_CUDA 1
 #endif
+
+#include <optional>
 
 #include <chrono>
 #include <ctime>
@@ -45,6 +50,9 @@ int main(int argc, char** argv) {
   app.add_flag("--allgather", allgather,
                "also time in-place all-gathers over the communicator's gather buffer (4 to 64 MB; on the copy engines "
                "with parallel.copy_engine_gather=true)");
+  bool side_stream = false;
+  app.add_flag("--side-stream", side_stream,
+               "run everything on a non-blocking CUDA stream instead of the legacy default stream (finds implicit synchronisation)");
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -52,11 +60,19 @@ int main(int argc, char** argv) {
   nlohmann::json results = nlohmann::json::array();
   std::stringstream ss(configs);
   std::unique_ptr<cli::RunContext> ctx;
+#ifdef FOURMI_BENCH_CUDA
+  std::optional<c10::cuda::CUDAStreamGuard> stream_guard;  // --side-stream; released before ctx (declared after it)
+#endif
   for (std::string path; std::getline(ss, path, ',');) {
     std::vector<std::string> overrides{"run.progress=false"};
     overrides.insert(overrides.end(), sets.begin(), sets.end());
     config::Config cfg = config::load_config_file(path, overrides);
-    if (!ctx) ctx = std::make_unique<cli::RunContext>(cfg);
+    if (!ctx) {
+      ctx = std::make_unique<cli::RunContext>(cfg);
+#ifdef FOURMI_BENCH_CUDA
+      if (side_stream && ctx->device().is_cuda()) stream_guard.emplace(c10::cuda::getStreamFromPool(false, ctx->device().index()));
+#endif
+    }
     const int ranks = ctx->world().size();
     const int b = per_rank > 0 ? per_rank : cfg.train.batch_size;
     const int n = grid > 0 ? grid : 8 * cfg.model.modes[0];
@@ -89,12 +105,12 @@ int main(int argc, char** argv) {
     ctx->world().all_reduce(tmax, dist::ReduceOp::kMax);
     ctx->world().all_reduce(tmin, dist::ReduceOp::kMin);
     int64_t peak = 0;
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#ifdef FOURMI_BENCH_CUDA
     if (ctx->device().is_cuda())
       peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
                  .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
 #endif
-    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"overrides", sets}, {"per_rank_batch", b}, {"grid", n},
+    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"overrides", sets}, {"side_stream", side_stream}, {"per_rank_batch", b}, {"grid", n},
                         {"width", cfg.model.width}, {"modes", cfg.model.modes[0]},
                         {"step_ms", tmax.item<double>()}, {"step_ms_fastest_rank", tmin.item<double>()},
                         {"samples_per_s", 1e3 * b * ranks / tmax.item<double>()},
@@ -139,8 +155,18 @@ int main(int argc, char** argv) {
       util::synchronize(ctx->device());
       double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
       double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
+      // The host's time in one all-gather call while the stream is still busy (milliseconds of
+      // matrix products queued ahead): an asynchronous launch returns in microseconds; one that
+      // waits for the device shows the queued work's duration.
+      torch::Tensor a = torch::randn({2048, 2048}, torch::TensorOptions().device(ctx->device()));
+      util::synchronize(ctx->device());
+      for (int i = 0; i < 40; ++i) a = torch::mm(a, a).div_(45.0);
+      auto h0 = std::chrono::steady_clock::now();
+      gather();
+      double host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count();
+      util::synchronize(ctx->device());
       nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
-                          {"busbw_gbs", algbw * (ranks - 1) / ranks}, {"overrides", sets}};
+                          {"busbw_gbs", algbw * (ranks - 1) / ranks}, {"host_call_us_busy_stream", host_us}, {"overrides", sets}};
       if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
       gathers.push_back(r);
     }

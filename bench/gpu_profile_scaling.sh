@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -298,6 +298,24 @@ if [ "$PHASE" = dpce ]; then
   dp_sweep parallel.copy_engine_gather=false kernel_b $g
   dp_sweep parallel.copy_engine_gather=true ce_b $g
   DDP_COUNTS="1 $g" ddp_sweep
+fi
+
+if [ "$PHASE" = dpce2 ]; then
+  # Why copy-engine gathers slowed the step (session 7): the host's time in one all-gather call
+  # behind queued work, each way; then the step, each way, on the legacy default stream and on a
+  # non-blocking stream (--side-stream), next to a CTA cap of 8; at the machine's GPU count.
+  g=$(nvidia-smi -L | wc -l)
+  for ce in false true; do
+    step "in-place all-gather over the gather buffer, $g GPUs, copy_engine_gather=$ce"
+    timeout 90 "${MPIRUN[@]}" -np $g $DP --configs $REPO/configs/fno2d-medium.yaml --warmup 1 --steps 2 \
+      --set parallel.copy_engine_gather=$ce --allgather --json $W/res/allgather2_ce$ce.json 2>&1 | grep -E '^\{"algbw|rror' | cut -c1-200
+  done
+  dp_sweep parallel.copy_engine_gather=false kernel "1 $g"
+  dp_sweep parallel.copy_engine_gather=true ce $g
+  dp_sweep parallel.copy_engine_gather=false kernel_side "1 $g" --side-stream
+  dp_sweep parallel.copy_engine_gather=true ce_side $g --side-stream
+  dp_sweep parallel.nccl_max_ctas=8 ctas8 $g
+  dp_sweep parallel.copy_engine_gather=false kernel_b $g
 fi
 
 if [ "$PHASE" = zerocheck ]; then
