@@ -12,12 +12,8 @@
 #include <torch/torch.h>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 #define FOURMI_BENCH_CUDA 1
 #endif
-
-#include <optional>
 
 #include <chrono>
 #include <ctime>
@@ -52,7 +48,7 @@ int main(int argc, char** argv) {
                "with parallel.copy_engine_gather=true)");
   bool side_stream = false;
   app.add_flag("--side-stream", side_stream,
-               "run everything on a non-blocking CUDA stream instead of the legacy default stream (finds implicit synchronisation)");
+               "the same as --set run.compute_stream=dedicated: a non-blocking CUDA stream instead of the legacy default stream");
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -60,19 +56,12 @@ int main(int argc, char** argv) {
   nlohmann::json results = nlohmann::json::array();
   std::stringstream ss(configs);
   std::unique_ptr<cli::RunContext> ctx;
-#ifdef FOURMI_BENCH_CUDA
-  std::optional<c10::cuda::CUDAStreamGuard> stream_guard;  // --side-stream; released before ctx (declared after it)
-#endif
   for (std::string path; std::getline(ss, path, ',');) {
     std::vector<std::string> overrides{"run.progress=false"};
+    if (side_stream) overrides.push_back("run.compute_stream=dedicated");
     overrides.insert(overrides.end(), sets.begin(), sets.end());
     config::Config cfg = config::load_config_file(path, overrides);
-    if (!ctx) {
-      ctx = std::make_unique<cli::RunContext>(cfg);
-#ifdef FOURMI_BENCH_CUDA
-      if (side_stream && ctx->device().is_cuda()) stream_guard.emplace(c10::cuda::getStreamFromPool(false, ctx->device().index()));
-#endif
-    }
+    if (!ctx) ctx = std::make_unique<cli::RunContext>(cfg);
     const int ranks = ctx->world().size();
     const int b = per_rank > 0 ? per_rank : cfg.train.batch_size;
     const int n = grid > 0 ? grid : 8 * cfg.model.modes[0];

@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -316,6 +316,34 @@ if [ "$PHASE" = dpce2 ]; then
   dp_sweep parallel.copy_engine_gather=true ce_side $g --side-stream
   dp_sweep parallel.nccl_max_ctas=8 ctas8 $g
   dp_sweep parallel.copy_engine_gather=false kernel_b $g
+fi
+
+if [ "$PHASE" = dpce3 ]; then
+  # Session 7: copy-engine gathers with the compute on a dedicated non-blocking stream
+  # (run.compute_stream), end to end (Burgers test rel L2 on 1 rank and on all GPUs each way), then
+  # the step, each combination, twice, interleaved, and with CUDA_DEVICE_MAX_CONNECTIONS=32.
+  g=$(nvidia-smi -L | wc -l)
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for run in "1 legacy false" "$g dedicated true" "$g dedicated false" "$g legacy true"; do
+    set -- $run
+    step "Burgers, $1 rank(s), run.compute_stream=$2, copy_engine_gather=$3"
+    timeout 120 $REPO/launch/mpirun.sh -n $1 train "${B[@]}" --set run.compute_stream=$2 --set parallel.copy_engine_gather=$3 \
+      --set run.name=ce-$1-$2-$3 2>&1 | grep -E "test rel|rror" | tee res/cecheck_$1_$2_$3.log
+  done
+  dp_sweep run.compute_stream=legacy legacy_kernel "1 $g"
+  dp_sweep run.compute_stream=dedicated dedicated_kernel "1 $g"
+  for rep in a b; do
+    dp_sweep parallel.copy_engine_gather=true dedicated_ce_$rep $g --set run.compute_stream=dedicated
+    dp_sweep parallel.copy_engine_gather=false legacy_kernel_$rep $g
+    dp_sweep parallel.copy_engine_gather=false dedicated_kernel_$rep $g --set run.compute_stream=dedicated
+  done
+  MPIRUN+=(-x CUDA_DEVICE_MAX_CONNECTIONS)
+  export CUDA_DEVICE_MAX_CONNECTIONS=32
+  dp_sweep parallel.copy_engine_gather=true conn32_dedicated_ce $g --set run.compute_stream=dedicated
+  dp_sweep parallel.copy_engine_gather=false conn32_dedicated_kernel $g --set run.compute_stream=dedicated
+  dp_sweep parallel.copy_engine_gather=false conn32_legacy_kernel $g
+  unset CUDA_DEVICE_MAX_CONNECTIONS
 fi
 
 if [ "$PHASE" = zerocheck ]; then

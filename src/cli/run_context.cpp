@@ -20,6 +20,8 @@
 #endif
 #if __has_include(<c10/cuda/CUDAFunctions.h>)
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #define FOURMI_HAVE_C10_CUDA 1
 #else
 #define FOURMI_HAVE_C10_CUDA 0
@@ -75,7 +77,11 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   at::globalContext().setAllowTF32CuDNN(config.run.tf32);
   models::set_mode_mix_kernel(config.run.mix_kernel);
 #if FOURMI_HAVE_C10_CUDA
-  if (device_.is_cuda()) c10::cuda::set_device(device_.index());
+  if (device_.is_cuda()) {
+    c10::cuda::set_device(device_.index());
+    if (config.run.compute_stream == "dedicated")
+      compute_stream_ = std::make_shared<c10::cuda::CUDAStreamGuard>(c10::cuda::getStreamFromPool(false, device_.index()));
+  }
 #endif
   std::string backend = config.parallel.backend;
   if (!launch_.multi_rank()) {
@@ -110,6 +116,7 @@ RunContext::~RunContext() {
   data_.reset();
   modes_.reset();
   world_.reset();
+  compute_stream_.reset();
   mpi_.reset();
 }
 

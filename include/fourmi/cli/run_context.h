@@ -3,7 +3,9 @@
 //
 // Contract: one RunContext per process, created on the main thread before any other fourmi
 // object that communicates, destroyed last. In a multi-rank launch MPI is initialised and
-// every rank must create it; in a single process no MPI is touched.
+// every rank must create it; in a single process no MPI is touched. With run.compute_stream
+// dedicated, a non-blocking CUDA stream is current on the creating thread from construction to
+// destruction: everything that thread runs on the GPU (and, through autograd, backward) uses it.
 #pragma once
 
 #include <torch/types.h>
@@ -43,6 +45,7 @@ class RunContext {
   std::unique_ptr<dist::Communicator> data_, modes_;
   int data_ranks_ = 1, mode_ranks_ = 1;
   torch::Device device_{torch::kCPU};
+  std::shared_ptr<void> compute_stream_;  // run.compute_stream=dedicated: the guard that makes it current
 };
 
 // Resolves parallel.data x parallel.modes ("auto" or integers) against `world` ranks; throws

@@ -20,6 +20,7 @@ struct RunConfig {
   bool progress = true;         // progress bar on a TTY
   bool tf32 = true;             // TF32 tensor cores for float32 GEMMs on GPUs (FFTs stay fp32)
   bool mix_kernel = false;      // spectral channel mixing by fourmi's CUDA kernel (fp32, exact FLOPs, slower) instead of cuBLAS
+  std::string compute_stream = "legacy";  // CUDA: legacy (the default stream) | dedicated (a non-blocking stream of the rank's own)
 };
 
 // periodic viscous Burgers on [0,1): u_t + (u^2/2)_x = nu u_xx

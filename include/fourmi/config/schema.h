@@ -82,6 +82,7 @@ template <class V> void describe(V& v, RunConfig& c) {
   v("progress", c.progress);
   v("tf32", c.tf32);
   v("mix_kernel", c.mix_kernel);
+  v("compute_stream", c.compute_stream, one_of({"legacy", "dedicated"}));
 }
 template <class V> void describe(V& v, Burgers1dConfig& c) {
   v("resolution", c.resolution, at_least(16));
