@@ -115,6 +115,22 @@ TEST(MpiCommunicator, AllGatherInPlaceFillsEveryBlock) {
   for (int r = 0; r < sub->size(); ++r) EXPECT_EQ(s[2 * r + 1].item<int64_t>(), 2 * r + c.rank() % 2);
 }
 
+TEST(MpiCommunicator, GatherBufferIsZeroedAndGathersInPlaceBySlice) {
+  auto& c = *world();
+  const int n = c.size();
+  torch::Tensor buf = c.gather_buffer(6 * n + 3, torch::TensorOptions().dtype(torch::kFloat32));
+  ASSERT_EQ(buf.numel(), 6 * n + 3);
+  EXPECT_EQ(buf.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(buf.device().is_cpu());
+  EXPECT_EQ(buf.abs().sum().item<float>(), 0.0f);
+  // A slice at the same offset on every rank, as the sharded optimizer gathers each bucket.
+  torch::Tensor slice = buf.narrow(0, 3, 6 * n);
+  slice.narrow(0, 6 * c.rank(), 6).fill_(static_cast<float>(c.rank() + 1));
+  c.all_gather_in_place_async(slice)->wait();
+  for (int r = 0; r < n; ++r) EXPECT_EQ(buf.narrow(0, 3 + 6 * r, 6).sum().item<float>(), 6.0f * (r + 1));
+  EXPECT_EQ(buf.narrow(0, 0, 3).abs().sum().item<float>(), 0.0f);  // outside the slice: untouched
+}
+
 TEST(MpiCommunicator, SplitIntoSubGroups) {
   auto& c = *world();
   auto sub = c.split(c.rank() % 2, c.rank(), "data");
