@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -344,6 +344,26 @@ if [ "$PHASE" = dpce3 ]; then
   dp_sweep parallel.copy_engine_gather=false conn32_dedicated_kernel $g --set run.compute_stream=dedicated
   dp_sweep parallel.copy_engine_gather=false conn32_legacy_kernel $g
   unset CUDA_DEVICE_MAX_CONNECTIONS
+fi
+
+if [ "$PHASE" = dpce4 ]; then
+  # Session 7: copy-engine gathers on the dedicated stream with NCCL's CTAs capped for the
+  # reduce-scatters (8, 4), and with a normal-priority communication stream, twice where it
+  # matters, interleaved, at the machine's GPU count; DDP beside it.
+  g=$(nvidia-smi -L | wc -l)
+  D=(--set run.compute_stream=dedicated --set parallel.copy_engine_gather=true)
+  dp_sweep run.compute_stream=dedicated dedicated "1"
+  dp_sweep run.compute_stream=legacy legacy "1"
+  for rep in a b; do
+    dp_sweep parallel.nccl_max_ctas=0 dce_$rep $g "${D[@]}"
+    dp_sweep parallel.nccl_max_ctas=8 dce_ctas8_$rep $g "${D[@]}"
+  done
+  dp_sweep parallel.nccl_max_ctas=4 dce_ctas4 $g "${D[@]}"
+  dp_sweep parallel.comm_priority=normal dce_normalprio $g "${D[@]}"
+  dp_sweep parallel.comm_priority=normal dedicated_kernel_normalprio $g --set run.compute_stream=dedicated
+  dp_sweep parallel.nccl_max_ctas=8 legacy_kernel_ctas8 $g
+  dp_sweep parallel.nccl_max_ctas=0 legacy_kernel $g
+  DDP_COUNTS="1 $g" ddp_sweep
 fi
 
 if [ "$PHASE" = zerocheck ]; then
