@@ -60,6 +60,16 @@ std::pair<int, int> resolve_grid(const config::ParallelConfig& p, int world) {
   return {d, m};
 }
 
+bool use_copy_engine_gather(const config::ParallelConfig& p, const dist::LaunchInfo& launch) {
+  if (p.copy_engine_gather == "true" && launch.world_size > 1 && resolve_grid(p, launch.world_size).second > 1)
+    throw std::invalid_argument("parallel.copy_engine_gather=true needs parallel.modes=1 (with mode parallelism the data groups' "
+                                "gathers run on NCCL's kernels); accepted with parallel.modes > 1: auto, false");
+  if (p.copy_engine_gather != "auto") return p.copy_engine_gather == "true";
+  // NCCL moves an all-gather with the copy engines only within one node (NVLink); mode groups
+  // split the data group off the world, and their gathers stay on NCCL's kernels.
+  return launch.world_size > 1 && launch.local_size == launch.world_size && resolve_grid(p, launch.world_size).second == 1;
+}
+
 RunContext::RunContext(const config::Config& config) : launch_(dist::detect_launch()) {
   util::set_log_rank(launch_.rank, launch_.world_size);
   if (launch_.multi_rank()) {
@@ -76,14 +86,18 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   at::globalContext().setAllowTF32CuBLAS(config.run.tf32);
   at::globalContext().setAllowTF32CuDNN(config.run.tf32);
   models::set_mode_mix_kernel(config.run.mix_kernel);
+  std::string backend = config.parallel.backend;
+  const bool nccl = launch_.multi_rank() && (backend == "nccl" || (backend == "auto" && device_.is_cuda()));
+  copy_engine_gather_ = nccl && use_copy_engine_gather(config.parallel, launch_);
+  const std::string& stream = config.run.compute_stream;
+  dedicated_stream_ = device_.is_cuda() && (stream == "dedicated" || (stream == "auto" && (copy_engine_gather_ || launch_.world_size == 1)));
 #if FOURMI_HAVE_C10_CUDA
   if (device_.is_cuda()) {
     c10::cuda::set_device(device_.index());
-    if (config.run.compute_stream == "dedicated")
+    if (dedicated_stream_)
       compute_stream_ = std::make_shared<c10::cuda::CUDAStreamGuard>(c10::cuda::getStreamFromPool(false, device_.index()));
   }
 #endif
-  std::string backend = config.parallel.backend;
   if (!launch_.multi_rank()) {
     world_ = dist::make_local_communicator();
   } else if (backend == "nccl" || (backend == "auto" && device_.is_cuda())) {
@@ -91,7 +105,7 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
     if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
     world_ = dist::make_nccl_world_communicator(
         device_.index(), {config.parallel.timeout_s, config.parallel.comm_priority == "high", config.parallel.nccl_cta_policy,
-                             config.parallel.nccl_max_ctas, config.parallel.copy_engine_gather});
+                             config.parallel.nccl_max_ctas, copy_engine_gather_});
 #else
     throw std::runtime_error("parallel.backend 'nccl': this fourmi was built without NCCL; use parallel.backend=mpi");
 #endif
@@ -100,6 +114,9 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   }
   world_->set_log(&comm_log_);
   std::tie(data_ranks_, mode_ranks_) = resolve_grid(config.parallel, world_->size());
+  if (copy_engine_gather_)
+    util::info("data parallel: parameter all-gathers on the copy engines, compute on a {} stream (parallel.copy_engine_gather, run.compute_stream)",
+               dedicated_stream_ ? "dedicated" : "legacy");
   // Fault injection for tests of the collective timeout: the named rank stalls here.
   if (const char* stall = std::getenv("FOURMI_FAULT_STALL_RANK"); stall && std::atoi(stall) == launch_.rank) {
     const char* secs = std::getenv("FOURMI_FAULT_STALL_S");

@@ -20,7 +20,9 @@ struct RunConfig {
   bool progress = true;         // progress bar on a TTY
   bool tf32 = true;             // TF32 tensor cores for float32 GEMMs on GPUs (FFTs stay fp32)
   bool mix_kernel = false;      // spectral channel mixing by fourmi's CUDA kernel (fp32, exact FLOPs, slower) instead of cuBLAS
-  std::string compute_stream = "legacy";  // CUDA: legacy (the default stream) | dedicated (a non-blocking stream of the rank's own)
+  // CUDA: auto | legacy (the CUDA default stream) | dedicated (a non-blocking stream of the rank's
+  // own); auto: dedicated on one rank or with copy-engine gathers, legacy otherwise.
+  std::string compute_stream = "auto";
 };
 
 // periodic viscous Burgers on [0,1): u_t + (u^2/2)_x = nu u_xx
@@ -135,7 +137,9 @@ struct ParallelConfig {
   double shard_min_mb = 0.0;      // smaller buckets are all-reduced and updated whole on every rank
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
-  bool copy_engine_gather = false;  // NCCL: the sharded optimizer's parameter all-gathers on the copy engines (no SMs)
+  // NCCL: the sharded optimizer's parameter all-gathers on the copy engines (no SMs): auto | true |
+  // false; auto: on when every rank is on one node and modes = 1.
+  std::string copy_engine_gather = "auto";
 };
 
 struct ProfileConfig {

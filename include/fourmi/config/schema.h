@@ -82,7 +82,7 @@ template <class V> void describe(V& v, RunConfig& c) {
   v("progress", c.progress);
   v("tf32", c.tf32);
   v("mix_kernel", c.mix_kernel);
-  v("compute_stream", c.compute_stream, one_of({"legacy", "dedicated"}));
+  v("compute_stream", c.compute_stream, one_of({"auto", "legacy", "dedicated"}));
 }
 template <class V> void describe(V& v, Burgers1dConfig& c) {
   v("resolution", c.resolution, at_least(16));
@@ -185,7 +185,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("shard_min_mb", c.shard_min_mb, at_least(0.0));
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
-  v("copy_engine_gather", c.copy_engine_gather);
+  v("copy_engine_gather", c.copy_engine_gather, one_of({"auto", "true", "false"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);
