@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -363,6 +363,27 @@ if [ "$PHASE" = dpce4 ]; then
   dp_sweep parallel.comm_priority=normal dedicated_kernel_normalprio $g --set run.compute_stream=dedicated
   dp_sweep parallel.nccl_max_ctas=8 legacy_kernel_ctas8 $g
   dp_sweep parallel.nccl_max_ctas=0 legacy_kernel $g
+  DDP_COUNTS="1 $g" ddp_sweep
+fi
+
+if [ "$PHASE" = autocheck ]; then
+  # Session 7's defaults (run.compute_stream=auto, parallel.copy_engine_gather=auto) on the GPU
+  # paths they change: Burgers on all GPUs, profiled, with its report; FNO-2D large on one GPU,
+  # profiled; then the weak-scaling step at 1 and all GPUs next to DDP.
+  g=$(nvidia-smi -L | wc -l)
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  step "Burgers, $g ranks, defaults, profiled"
+  timeout 120 $REPO/launch/mpirun.sh -n $g train -c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.epochs=6 \
+    --set run.progress=false --set profile.enabled=true --set profile.warmup_steps=5 --set profile.steps=20 --set run.name=auto-burgers 2>&1 \
+    | grep -E "copy engines|profile:|test rel|rror" | tee res/autocheck_burgers.log
+  $F report runs/auto-burgers --out res/auto-burgers-report 2>&1 | tail -2
+  darcy256
+  step "FNO-2D large, 1 GPU, defaults, profiled"
+  timeout 120 $F train -c $REPO/configs/fno2d-large.yaml "${L[@]}" --set train.epochs=2 --set profile.enabled=true \
+    --set profile.warmup_steps=5 --set profile.steps=10 --set run.name=auto-large 2>&1 | grep -E "profile:|test rel|rror" | tee res/autocheck_large.log
+  dp_sweep run.seed=0 defaults "1 $g"
+  dp_sweep run.compute_stream=legacy legacy_kernel "1 $g" --set parallel.copy_engine_gather=false
+  dp_sweep run.seed=0 defaults_b "$g"
   DDP_COUNTS="1 $g" ddp_sweep
 fi
 
