@@ -99,11 +99,15 @@ int main(int argc, char** argv) {
       peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
                  .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
 #endif
+    // Parameters in NCCL's memory (copy-engine gathers) are outside the allocator's statistics.
+    const int64_t external = ctx->data().external_buffer_bytes();
+    peak += external;
     nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"overrides", sets}, {"side_stream", side_stream}, {"per_rank_batch", b}, {"grid", n},
                         {"width", cfg.model.width}, {"modes", cfg.model.modes[0]},
                         {"step_ms", tmax.item<double>()}, {"step_ms_fastest_rank", tmin.item<double>()},
                         {"samples_per_s", 1e3 * b * ranks / tmax.item<double>()},
-                        {"params", trainer.model()->parameter_count()}, {"peak_mem_bytes", peak}};
+                        {"params", trainer.model()->parameter_count()}, {"peak_mem_bytes", peak},
+                        {"nccl_buffer_bytes", external}};
     if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
     results.push_back(r);
   }

@@ -273,6 +273,13 @@ class NcclCommunicator : public Communicator {
       check(ncclAllGather(base + rank_ * n * w.element_size(), base, n, nccl_type(w, "all_gather"), comm, s), "all_gather");
     });
   }
+  int64_t external_buffer_bytes() const override {
+    if (!gather_) return 0;
+    std::lock_guard<std::mutex> lock(gather_->mu);
+    int64_t bytes = 0;
+    for (const auto& [start, size] : gather_->ranges) bytes += static_cast<int64_t>(size);
+    return bytes;
+  }
   torch::Tensor gather_buffer(int64_t numel, const torch::TensorOptions& options) override {
     if (!options_.copy_engine_gather) return Communicator::gather_buffer(numel, options.device(torch::kCUDA, device_));
     c10::cuda::CUDAGuard guard(device_);

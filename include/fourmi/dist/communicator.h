@@ -58,6 +58,9 @@ class Communicator {
   // all-gathers run on the GPUs' copy engines and take no SMs from overlapped compute. Otherwise,
   // and on other backends: an ordinary tensor.
   virtual torch::Tensor gather_buffer(int64_t numel, const torch::TensorOptions& options);
+  // Bytes of the live gather buffers that are not the tensor allocator's (NCCL's memory), for
+  // memory reports: the caching allocator's statistics do not count them.
+  virtual int64_t external_buffer_bytes() const { return 0; }
   virtual void barrier() = 0;
   // Ranks with equal `color` form a new group, ordered by `key`. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& group) = 0;
