@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -205,6 +205,17 @@ if [ "$PHASE" = dpfinal ]; then
   # bench/results/dp_scaling.json (session 6: the sharded optimizer; session 5: one Adam update after
   # all all-reduced buckets).
   SWEEP=1 dp_sweep parallel.nccl_cta_policy=default default
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpfinal7 ]; then
+  # Session 7: weak scaling with the defaults (copy-engine gathers, dedicated stream) at 1, 2, 4 GPUs
+  # with the all-reduce sweep, the session-6 path (legacy stream, kernel gathers) at 1 and 4, the
+  # defaults at 4 again, raw NCCL and DDP, in one command: bench/results/dp_scaling.json.
+  SWEEP=1 dp_sweep run.seed=0 default
+  dp_sweep run.compute_stream=legacy legacy_kernel "1 4" --set parallel.copy_engine_gather=false
+  dp_sweep run.seed=0 default_b 4
   raw_nccl
   ddp_sweep
 fi
