@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -216,6 +216,25 @@ if [ "$PHASE" = dpfinal7 ]; then
   SWEEP=1 dp_sweep run.seed=0 default
   dp_sweep run.compute_stream=legacy legacy_kernel "1 4" --set parallel.copy_engine_gather=false
   dp_sweep run.seed=0 default_b 4
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpfinal7b ]; then
+  # Session 7, last: the gradients' reduce-scatters on the copy engines too (the defaults now).
+  # Burgers on 1 rank and on every GPU (test rel L2 must agree); weak scaling with the defaults at
+  # 1, 2, 4 with the all-reduce sweep; at 4, reduce-scatters on NCCL's kernels, then the defaults
+  # again; raw NCCL; DDP. bench/results/dp_scaling.json.
+  g=$(nvidia-smi -L | wc -l)
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for n in 1 $g; do
+    step "Burgers, $n rank(s), defaults"
+    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=cers-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/cecheck_$n.log
+  done
+  SWEEP=1 dp_sweep run.seed=0 default
+  dp_sweep parallel.copy_engine_reduce_scatter=false rs_kernel $g
+  dp_sweep run.seed=0 default_b $g
   raw_nccl
   ddp_sweep
 fi

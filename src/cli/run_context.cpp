@@ -105,7 +105,8 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
     if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
     world_ = dist::make_nccl_world_communicator(
         device_.index(), {config.parallel.timeout_s, config.parallel.comm_priority == "high", config.parallel.nccl_cta_policy,
-                             config.parallel.nccl_max_ctas, copy_engine_gather_});
+                             config.parallel.nccl_max_ctas, copy_engine_gather_,
+                             copy_engine_gather_ && config.parallel.copy_engine_reduce_scatter != "false"});
 #else
     throw std::runtime_error("parallel.backend 'nccl': this fourmi was built without NCCL; use parallel.backend=mpi");
 #endif
@@ -115,8 +116,9 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
   world_->set_log(&comm_log_);
   std::tie(data_ranks_, mode_ranks_) = resolve_grid(config.parallel, world_->size());
   if (copy_engine_gather_)
-    util::info("data parallel: parameter all-gathers on the copy engines, compute on a {} stream (parallel.copy_engine_gather, run.compute_stream)",
-               dedicated_stream_ ? "dedicated" : "legacy");
+    util::info("data parallel: parameter all-gathers{} on the copy engines, compute on a {} stream (parallel.copy_engine_gather, "
+               "parallel.copy_engine_reduce_scatter, run.compute_stream)",
+               config.parallel.copy_engine_reduce_scatter != "false" ? " and gradient reduce-scatters" : "", dedicated_stream_ ? "dedicated" : "legacy");
   // Fault injection for tests of the collective timeout: the named rank stalls here.
   if (const char* stall = std::getenv("FOURMI_FAULT_STALL_RANK"); stall && std::atoi(stall) == launch_.rank) {
     const char* secs = std::getenv("FOURMI_FAULT_STALL_S");

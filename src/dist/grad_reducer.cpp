@@ -95,10 +95,15 @@ void GradReducer::make_shards() {
   }
   if (total == 0) return;
   torch::Tensor buffer = comm_.gather_buffer(total, buckets_[0].flat.options());
+  // The gradients too, in the same layout: where the communicator reduces over copy engines, it
+  // does so only in its own buffers, so every sharded gradient is then reduced in its bucket.
+  torch::Tensor grads = comm_.gather_buffer(total, buckets_[0].flat.options());
   for (size_t i = 0; i < buckets_.size(); ++i) {
     Bucket& b = buckets_[i];
     if (!b.sharded) continue;
     const int64_t padded = b.flat.numel();
+    b.flat = grads.narrow(0, starts[i], padded);
+    b.reduce_in_flat = comm_.on_copy_engines(b.flat);
     b.values = buffer.narrow(0, starts[i], padded);
     for (size_t k = 0; k < b.params.size(); ++k) {
       auto& p = params_[b.params[k]];
@@ -184,7 +189,7 @@ void GradReducer::on_grad(size_t k) {
   Bucket& b = buckets_[bi];
   torch::NoGradGuard no_grad;
   const torch::Tensor& g = params_[k].grad();
-  if (b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
+  if (!b.reduce_in_flat && b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
     b.target = g.view(-1);  // a bucket of one parameter reduces its gradient in place: no copy
   } else {
     b.flat.narrow(0, b.offsets[slot], params_[k].numel()).copy_(g.reshape(-1));

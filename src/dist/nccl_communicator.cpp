@@ -249,9 +249,14 @@ class NcclCommunicator : public Communicator {
                                               w.numel(), size_));
     return w.numel() / size_;
   }
+  bool on_copy_engines(const torch::Tensor& t) const override {
+    return gather_ && t.is_cuda() && gather_->contains(t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()));
+  }
   std::unique_ptr<Work> reduce_scatter_in_place_async(torch::Tensor& t, ReduceOp op) override {
     torch::Tensor w = wire_view(t, op, "reduce_scatter");
     const int64_t n = block_of(w, "reduce_scatter");
+    if (options_.copy_engine_reduce_scatter && (op == ReduceOp::kSum || op == ReduceOp::kAvg) && on_copy_engines(w))
+      return reduce_scatter_on_copy_engines(w, n, op);
     return launch("reduce_scatter", {w}, w.numel() * w.element_size(), [&](cudaStream_t s) {
       // recvbuff = sendbuff + rank * recvcount: NCCL's in-place form.
       char* base = static_cast<char*>(w.data_ptr());
@@ -271,6 +276,24 @@ class NcclCommunicator : public Communicator {
       // sendbuff = recvbuff + rank * sendcount: NCCL's in-place form.
       char* base = static_cast<char*>(w.data_ptr());
       check(ncclAllGather(base + rank_ * n * w.element_size(), base, n, nccl_type(w, "all_gather"), comm, s), "all_gather");
+    });
+  }
+  // Block j of `w` goes to rank j (an all-to-all on the copy engines, into this rank's scratch
+  // window), then this rank's block of `w` becomes the sum of the blocks received, on the
+  // communication stream. The next all-to-all into the scratch window starts only when every rank
+  // has reached it on its stream, after its sum.
+  std::unique_ptr<Work> reduce_scatter_on_copy_engines(torch::Tensor& w, int64_t n, ReduceOp op) {
+    const int64_t bytes = w.numel() * w.element_size();
+    if (!scratch_.defined() || scratch_.numel() * scratch_.element_size() < bytes || scratch_.scalar_type() != w.scalar_type()) {
+      if (scratch_.defined()) retired_scratch_.push_back(scratch_);  // queued collectives may still write it
+      scratch_ = gather_buffer(w.numel(), w.options());  // collective: every rank reaches this call at the same point
+    }
+    return launch("reduce_scatter_ce", {w}, bytes, [&](cudaStream_t s) {
+      check(ncclAlltoAll(w.data_ptr(), scratch_.data_ptr(), n, nccl_type(w, "reduce_scatter"), gather_->comm, s), "alltoall (reduce-scatter)");
+      c10::cuda::CUDAStreamGuard on_comm_stream(stream_);
+      torch::Tensor own = w.narrow(0, rank_ * n, n);
+      at::sum_out(own, scratch_.narrow(0, 0, w.numel()).view({size_, n}), {0});
+      if (op == ReduceOp::kAvg) own.div_(size_);
     });
   }
   int64_t external_buffer_bytes() const override {
@@ -326,7 +349,7 @@ class NcclCommunicator : public Communicator {
     ncclComm_t sub = nullptr;
     check(ncclCommSplit(comm_, color, key, &sub, nullptr), "comm_split");
     NcclOptions sub_options = options_;
-    sub_options.copy_engine_gather = false;  // gather buffers come from the data-parallel group only
+    sub_options.copy_engine_gather = sub_options.copy_engine_reduce_scatter = false;  // gather buffers come from the data-parallel group only
     auto c = std::make_unique<NcclCommunicator>(sub, device_, group, sub_options);
     c->set_log(log_);
     return c;
@@ -379,6 +402,8 @@ class NcclCommunicator : public Communicator {
   int device_;
   NcclOptions options_;
   std::shared_ptr<GatherWindows> gather_;  // created by the first gather_buffer() with copy_engine_gather
+  torch::Tensor scratch_;                  // copy-engine reduce-scatters receive here (a gather buffer)
+  std::vector<torch::Tensor> retired_scratch_;  // smaller scratch buffers, kept until the end
   c10::cuda::CUDAStream stream_;
   int rank_ = 0, size_ = 1;
   std::mutex mu_;

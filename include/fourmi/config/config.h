@@ -140,6 +140,9 @@ struct ParallelConfig {
   // NCCL: the sharded optimizer's parameter all-gathers on the copy engines (no SMs): auto | true |
   // false; auto: on when every rank is on one node and modes = 1.
   std::string copy_engine_gather = "auto";
+  // With copy-engine gathers: the gradients' reduce-scatters as an all-to-all on the copy engines
+  // and a short local sum (auto | true | false; auto: on with copy-engine gathers).
+  std::string copy_engine_reduce_scatter = "auto";
 };
 
 struct ProfileConfig {

@@ -186,6 +186,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
   v("copy_engine_gather", c.copy_engine_gather, one_of({"auto", "true", "false"}));
+  v("copy_engine_reduce_scatter", c.copy_engine_reduce_scatter, one_of({"auto", "true", "false"}));
 }
 template <class V> void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);

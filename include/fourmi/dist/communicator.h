@@ -61,6 +61,10 @@ class Communicator {
   // Bytes of the live gather buffers that are not the tensor allocator's (NCCL's memory), for
   // memory reports: the caching allocator's statistics do not count them.
   virtual int64_t external_buffer_bytes() const { return 0; }
+  // Whether collectives over `t` (a gather buffer, or a slice of one) run on the copy engines;
+  // then in-place reduce-scatters over it too, as an all-to-all on the copy engines and a local
+  // sum of the received blocks, so a caller should reduce in such buffers rather than elsewhere.
+  virtual bool on_copy_engines(const torch::Tensor&) const { return false; }
   virtual void barrier() = 0;
   // Ranks with equal `color` form a new group, ordered by `key`. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& group) = 0;

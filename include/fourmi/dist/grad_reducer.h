@@ -16,7 +16,8 @@
 //
 // Sharded (ZeRO stage 1, options.shard): each bucket of options.shard_min_bytes or more is padded
 // to a multiple of the group size and reduce-scattered instead of all-reduced, and its parameters
-// become views of one flat buffer (a lone parameter is its own buffer). wait_bucket(i) then hands
+// become views of one buffer from the communicator (Communicator::gather_buffer, shared by all
+// sharded buckets; their gradients get a second one). wait_bucket(i) then hands
 // this rank's block of the reduced gradient to shard(i) as its `.grad` (parameters' own `.grad` are
 // not the reduced ones); the caller updates update_tensors(i) (the block: the same elements of the
 // parameters, in place; for a smaller bucket, all-reduced as usual, its parameters), calls
@@ -97,6 +98,7 @@ class GradReducer {
     // Sharded mode: the parameters as one padded 1-D buffer, this rank's block of it, and the
     // pending all-gather of it.
     bool sharded = false;
+    bool reduce_in_flat = false;  // the communicator reduces over copy engines only in `flat` (its buffer)
     torch::Tensor values, shard;
     std::unique_ptr<Work> gather;
   };

@@ -30,6 +30,10 @@ struct NcclOptions {
   // on the copy engines (NCCL 2.28+, one node, NVLink), on the same stream as every other
   // collective. Where NCCL cannot use the copy engines it runs its kernels instead.
   bool copy_engine_gather = false;
+  // With copy_engine_gather: in-place reduce-scatters over a gather buffer become an all-to-all on
+  // the copy engines into a scratch window and a sum of the received blocks (a short kernel), in
+  // place of NCCL's reduce-scatter kernel that holds SMs for the whole transfer. Sum and average only.
+  bool copy_engine_reduce_scatter = false;
 };
 std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index, const NcclOptions& options);
 
