@@ -8,7 +8,9 @@ double CommRecord::busbw() const {
   const double n = ranks;
   if (n <= 1) return algbw();
   if (op == "all_reduce") return algbw() * 2.0 * (n - 1) / n;
-  if (op == "all_gather" || op == "reduce_scatter") return algbw() * (n - 1) / n;
+  // "_ce": the same collective on the copy engines (NCCL backend, gather buffers).
+  auto is = [&](const char* name) { return op == name || op == std::string(name) + "_ce"; };
+  if (is("all_gather") || is("reduce_scatter")) return algbw() * (n - 1) / n;
   return algbw();
 }
 

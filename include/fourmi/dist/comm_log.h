@@ -11,7 +11,7 @@
 namespace fourmi::dist {
 
 struct CommRecord {
-  std::string op;       // all_reduce | broadcast | all_gather | reduce_scatter | barrier
+  std::string op;       // all_reduce | broadcast | all_gather | reduce_scatter | barrier; all_gather_ce | reduce_scatter_ce: on the copy engines
   std::string group;    // world | data | modes
   std::string dtype;
   int64_t bytes = 0;    // payload per rank
