@@ -100,7 +100,7 @@ RunContext::RunContext(const config::Config& config) : launch_(dist::detect_laun
 #endif
   if (!launch_.multi_rank()) {
     world_ = dist::make_local_communicator();
-  } else if (backend == "nccl" || (backend == "auto" && device_.is_cuda())) {
+  } else if (nccl) {
 #ifdef FOURMI_HAVE_NCCL
     if (!device_.is_cuda()) throw std::runtime_error("parallel.backend is 'nccl' but the run is on the CPU; use parallel.backend=mpi or auto");
     world_ = dist::make_nccl_world_communicator(

@@ -33,8 +33,9 @@ GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, 
   auto close_bucket = [&]() {
     if (current.params.empty()) return;
     current.sharded = options_.shard && bytes >= options_.shard_min_bytes;  // parameter bytes, alignment gaps aside
-    const int64_t padded = current.sharded ? (elems + ranks - 1) / ranks * ranks : elems;
-    current.flat = torch::zeros({padded}, params_[current.params[0]].options().dtype(torch::kFloat32));
+    current.padded = current.sharded ? (elems + ranks - 1) / ranks * ranks : elems;
+    // A sharded bucket's gradients live in the gather buffer that make_shards() takes from the communicator.
+    if (!current.sharded) current.flat = torch::zeros({current.padded}, params_[current.params[0]].options().dtype(torch::kFloat32));
     buckets_.push_back(std::move(current));
     current = Bucket{};
     bytes = elems = 0;
@@ -91,17 +92,18 @@ void GradReducer::make_shards() {
   for (size_t i = 0; i < buckets_.size(); ++i) {
     if (!buckets_[i].sharded) continue;
     starts[i] = total;
-    total = (total + buckets_[i].flat.numel() + kShardAlign - 1) / kShardAlign * kShardAlign;
+    total = (total + buckets_[i].padded + kShardAlign - 1) / kShardAlign * kShardAlign;
   }
   if (total == 0) return;
-  torch::Tensor buffer = comm_.gather_buffer(total, buckets_[0].flat.options());
+  const auto options = params_[0].options().dtype(torch::kFloat32);
+  torch::Tensor buffer = comm_.gather_buffer(total, options);
   // The gradients too, in the same layout: where the communicator reduces over copy engines, it
   // does so only in its own buffers, so every sharded gradient is then reduced in its bucket.
-  torch::Tensor grads = comm_.gather_buffer(total, buckets_[0].flat.options());
+  torch::Tensor grads = comm_.gather_buffer(total, options);
   for (size_t i = 0; i < buckets_.size(); ++i) {
     Bucket& b = buckets_[i];
     if (!b.sharded) continue;
-    const int64_t padded = b.flat.numel();
+    const int64_t padded = b.padded;
     b.flat = grads.narrow(0, starts[i], padded);
     b.reduce_in_flat = comm_.on_copy_engines(b.flat);
     b.values = buffer.narrow(0, starts[i], padded);

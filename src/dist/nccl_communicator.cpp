@@ -270,7 +270,7 @@ class NcclCommunicator : public Communicator {
     const int64_t bytes = w.numel() * w.element_size();
     // Over a gather buffer: the zero-CTA communicator, whose all-gathers in its symmetric window
     // run on the copy engines.
-    const bool copy_engines = gather_ && gather_->contains(w.data_ptr(), static_cast<size_t>(bytes));
+    const bool copy_engines = on_copy_engines(w);
     ncclComm_t comm = copy_engines ? gather_->comm : comm_;
     return launch(copy_engines ? "all_gather_ce" : "all_gather", {w}, bytes, [&](cudaStream_t s) {
       // sendbuff = recvbuff + rank * sendcount: NCCL's in-place form.

@@ -78,7 +78,7 @@ class GradReducer {
   // it is not sharded. update_tensors() lists them for every bucket, in bucket order.
   std::vector<torch::Tensor> update_tensors(size_t bucket) const;
   std::vector<torch::Tensor> update_tensors() const;
-  int64_t padded_numel(size_t bucket) const { return buckets_.at(bucket).flat.numel(); }
+  int64_t padded_numel(size_t bucket) const { return buckets_.at(bucket).padded; }
   // Launches each bucket's all-gather of parameters, last bucket first (the order forward uses them).
   void all_gather_parameters();
   // Orders the current stream after bucket `bucket`'s all-gather, if one is pending.
@@ -90,7 +90,8 @@ class GradReducer {
   struct Bucket {
     std::vector<size_t> params;   // indices into params_
     std::vector<int64_t> offsets; // element offset of each param in `flat`
-    torch::Tensor flat;           // float32 buffer on the params' device
+    int64_t padded = 0;           // elements of `flat`: the parameters', aligned, padded to a multiple of the group size when sharded
+    torch::Tensor flat;           // float32 buffer on the params' device (sharded: a slice of the gradients' gather buffer)
     torch::Tensor target;         // what this step all-reduces: `flat`, or the gradient of a lone parameter
     torch::Tensor wire;           // bf16 copy when compressing
     size_t pending = 0;
