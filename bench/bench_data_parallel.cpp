@@ -18,6 +18,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "fourmi/cli/run_context.h"
@@ -111,20 +112,25 @@ int main(int argc, char** argv) {
     if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
     results.push_back(r);
   }
+  // nccl-tests style: 5 warm-up calls, the device synchronised and the ranks lined up, then the
+  // mean of 20 timed calls with the device synchronised at the end.
+  auto seconds_per_call = [&](const std::function<void()>& call) {
+    for (int i = 0; i < 5; ++i) call();
+    util::synchronize(ctx->device());
+    ctx->world().barrier();
+    const int iters = 20;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) call();
+    util::synchronize(ctx->device());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+  };
   nlohmann::json sweep = nlohmann::json::array();
   if (allreduce && ctx && ctx->world().size() > 1) {
-    // nccl-tests style: warm-up, timed loop, device synchronised, busbw = algbw * 2(n-1)/n.
+    // busbw = algbw * 2(n-1)/n, as nccl-tests reports it.
     const int ranks = ctx->world().size();
     for (int64_t mb : {1, 16, 64, 256, 1024}) {
       torch::Tensor buf = torch::ones({mb * (1 << 20) / 4}, torch::TensorOptions().device(ctx->device()));
-      for (int i = 0; i < 5; ++i) ctx->world().all_reduce(buf);
-      util::synchronize(ctx->device());
-      ctx->world().barrier();
-      const int iters = 20;
-      auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < iters; ++i) ctx->world().all_reduce(buf);
-      util::synchronize(ctx->device());
-      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      const double sec = seconds_per_call([&] { ctx->world().all_reduce(buf); });
       double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
       nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
                           {"busbw_gbs", ranks > 1 ? algbw * 2.0 * (ranks - 1) / ranks : algbw}};
@@ -139,14 +145,7 @@ int main(int argc, char** argv) {
     for (int64_t mb : {4, 16, 64}) {
       torch::Tensor buf = ctx->world().gather_buffer(mb * (1 << 20) / 4, torch::TensorOptions().device(ctx->device()));
       auto gather = [&] { ctx->world().all_gather_in_place_async(buf)->wait(); };
-      for (int i = 0; i < 5; ++i) gather();
-      util::synchronize(ctx->device());
-      ctx->world().barrier();
-      const int iters = 20;
-      auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < iters; ++i) gather();
-      util::synchronize(ctx->device());
-      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      const double sec = seconds_per_call(gather);
       double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
       // The host's time in one all-gather call while the stream is still busy (milliseconds of
       // matrix products queued ahead): an asynchronous launch returns in microseconds; one that
