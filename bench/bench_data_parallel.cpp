@@ -4,7 +4,10 @@
 // batch = per_rank × ranks), timing whole steps (forward, backward with overlapped bucketed
 // all-reduce, Adam) after warm-up, with the GPU synchronised at both ends. Rank 0 prints a table
 // row per config and writes JSON (command, machine, date, per-config step times; the slowest
-// rank's time is reported).
+// rank's time is reported). With --timeline K, K more steps run back to back under the step
+// profiler (no synchronisation between them), and each rank writes its timeline: every step's
+// length on the compute stream, its waits for collectives, each collective's device time and
+// place, and the sampled op times, for comparing where a step goes at 1 and N GPUs.
 //   mpirun -np 4 fourmi-bench-dp --configs configs/fno2d-medium.yaml,configs/fno2d-large.yaml --json out.json
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,11 +26,42 @@
 
 #include "fourmi/cli/run_context.h"
 #include "fourmi/config/config_loader.h"
+#include "fourmi/profile/profiler.h"
 #include "fourmi/train/trainer.h"
 #include "fourmi/util/device.h"
 #include "fourmi/util/fs.h"
 
 using namespace fourmi;
+
+namespace {
+
+// `steps` steps back to back under the step profiler, as training runs them (the parameters'
+// all-gathers of one step overlap the next forward), then this rank's timeline as JSON.
+void write_timeline(cli::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch, const config::Config& cfg, int steps,
+                    const std::string& dir) {
+  profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32, /*op_samples=*/3);
+  prof.plan_steps(steps);
+  util::synchronize(ctx.device());
+  ctx.world().barrier();
+  for (int i = 0; i < steps; ++i) {
+    prof.prepare_step();
+    prof.begin_step(0.0);
+    trainer.train_step(batch);
+    prof.end_step();
+  }
+  util::synchronize(ctx.device());
+  prof.finish();
+  const int rank = ctx.launch().rank, ranks = ctx.world().size();
+  nlohmann::json out = prof.summary();
+  out["trace"] = prof.trace_events(rank);
+  out["config"] = cfg.run.name;
+  out["ranks"] = ranks;
+  out["rank"] = rank;
+  util::atomic_write_text(fmt::format("{}/timeline-{}-np{}-rank{}.json", dir, cfg.run.name, ranks, rank), out.dump(1) + "\n");
+  ctx.world().barrier();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"fourmi data-parallel weak-scaling benchmark"};
@@ -50,6 +84,10 @@ int main(int argc, char** argv) {
   bool side_stream = false;
   app.add_flag("--side-stream", side_stream,
                "the same as --set run.compute_stream=dedicated: a non-blocking CUDA stream instead of the legacy default stream");
+  int timeline = 0;
+  std::string timeline_dir = ".";
+  app.add_option("--timeline", timeline, "profile this many more steps back to back and write each rank's timeline");
+  app.add_option("--timeline-dir", timeline_dir, "where the timelines go: timeline-<config>-np<N>-rank<r>.json");
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -89,6 +127,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < steps; ++i) trainer.train_step(batch);
     sync();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
+    if (timeline > 0) write_timeline(*ctx, trainer, batch, cfg, timeline, timeline_dir);
     torch::Tensor t = torch::tensor({ms}, torch::kFloat64);
     if (ctx->device().is_cuda() && ctx->world().backend() == "nccl") t = t.to(ctx->device());
     torch::Tensor tmax = t.clone(), tmin = t.clone();

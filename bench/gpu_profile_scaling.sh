@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -235,6 +235,34 @@ if [ "$PHASE" = dpfinal7b ]; then
   SWEEP=1 dp_sweep run.seed=0 default
   dp_sweep parallel.copy_engine_reduce_scatter=false rs_kernel $g
   dp_sweep run.seed=0 default_b $g
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpgrad ]; then
+  # Session 8: the spectral weights' gradients written by backward into their buckets
+  # (parallel.grad_into_bucket, on by default) instead of copied there. GPU tests of the mixing; Burgers
+  # on 1 rank and on every GPU (test rel L2 must agree); steady-state timelines of medium and large at
+  # 1 and all GPUs (res/timeline_np<n>/); at all GPUs the copy against the default, twice, interleaved;
+  # then weak scaling with the defaults at 1, 2, 4 with the all-reduce sweep, raw NCCL and DDP:
+  # bench/results/dp_scaling.json.
+  g=$(nvidia-smi -L | wc -l)
+  mode_mix_test
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for n in 1 $g; do
+    step "Burgers, $n rank(s), defaults"
+    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=grad-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/gradcheck_$n.log
+  done
+  for n in 1 $g; do
+    mkdir -p $W/res/timeline_np$n
+    dp_sweep run.seed=0 timeline "$n" --timeline 40 --timeline-dir $W/res/timeline_np$n
+  done
+  for rep in a b; do
+    dp_sweep parallel.grad_into_bucket=false copied_$rep $g
+    dp_sweep parallel.grad_into_bucket=true into_$rep $g
+  done
+  SWEEP=1 dp_sweep run.seed=0 default
   raw_nccl
   ddp_sweep
 fi

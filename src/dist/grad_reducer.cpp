@@ -25,6 +25,7 @@ class AfterAccumulate : public torch::autograd::PostAccumulateGradHook {
 GradReducer::GradReducer(std::vector<torch::Tensor> params, Communicator& comm, ReducerOptions options)
     : params_(std::move(params)), comm_(comm), options_(options), alive_(std::make_shared<bool>(true)) {
   where_.resize(params_.size());
+  for (size_t k = 0; k < params_.size(); ++k) index_of_[params_[k].unsafeGetTensorImpl()] = k;
   ready_.assign(params_.size(), false);
   // Reverse registration order ≈ the order backward produces gradients.
   Bucket current;
@@ -118,6 +119,19 @@ void GradReducer::make_shards() {
   }
 }
 
+torch::Tensor GradReducer::grad_destination(const torch::Tensor& param) const {
+  if (!options_.grad_into_bucket) return {};
+  auto it = index_of_.find(param.unsafeGetTensorImpl());
+  if (it == index_of_.end()) return {};
+  const torch::Tensor& p = params_[it->second];
+  if (p.grad().defined() || p.scalar_type() != torch::kFloat32) return {};
+  const auto [bi, slot] = where_[it->second];
+  const Bucket& b = buckets_[bi];
+  torch::Tensor slice = b.flat.narrow(0, b.offsets[slot], p.numel());
+  if (b.offsets[slot] % 2 != 0 || reinterpret_cast<uintptr_t>(slice.data_ptr()) % 16 != 0) return {};
+  return slice.view(p.sizes());
+}
+
 const torch::Tensor& GradReducer::shard(size_t bucket) const {
   if (!buckets_.at(bucket).sharded)
     throw std::logic_error(fmt::format("GradReducer::shard({}): the bucket is not sharded (ReducerOptions::shard off, or under shard_min_bytes)", bucket));
@@ -191,7 +205,10 @@ void GradReducer::on_grad(size_t k) {
   Bucket& b = buckets_[bi];
   torch::NoGradGuard no_grad;
   const torch::Tensor& g = params_[k].grad();
-  if (!b.reduce_in_flat && b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
+  const bool in_bucket = g.is_contiguous() && g.data_ptr() == static_cast<const void*>(b.flat.data_ptr<float>() + b.offsets[slot]);
+  if (in_bucket) {
+    b.target = b.flat;  // backward wrote it there (grad_destination)
+  } else if (!b.reduce_in_flat && b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
     b.target = g.view(-1);  // a bucket of one parameter reduces its gradient in place: no copy
   } else {
     b.flat.narrow(0, b.offsets[slot], params_[k].numel()).copy_(g.reshape(-1));

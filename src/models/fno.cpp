@@ -97,6 +97,14 @@ void FNOImpl::set_stage_hook(std::function<void(int)> hook) {
   }
 }
 
+void FNOImpl::set_weight_grad_into(std::function<torch::Tensor(const torch::Tensor& weight)> into) {
+  for (auto& layer : spectral_) {
+    GradDestination per_layer;
+    if (into) per_layer = [into, conv = layer.get()] { return into(conv->weight); };
+    layer->set_weight_grad_into(std::move(per_layer));
+  }
+}
+
 std::vector<std::vector<torch::Tensor>> FNOImpl::stage_parameters() const {
   std::vector<std::vector<torch::Tensor>> stages{lift_->parameters()};
   for (size_t l = 0; l < spectral_.size(); ++l) {

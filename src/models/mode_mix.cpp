@@ -38,29 +38,62 @@ torch::Tensor complex_gemm(const torch::Tensor& a, const torch::Tensor& b, int64
   return c;
 }
 
-struct ModeMixKernel : public torch::autograd::Function<ModeMixKernel> {
-  // x [T, B, Cin] complex64; w_real [T, Cin, Cout, 2] float32.
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w_real) {
+#endif
+
+// Keeps a GradDestination from forward to backward (autograd's saved_data holds IValues).
+struct DestinationHolder : torch::CustomClassHolder {
+  explicit DestinationHolder(GradDestination f) : fn(std::move(f)) {}
+  GradDestination fn;
+};
+
+// dw = x^H · dout, computed into `into` when the caller gave a destination.
+torch::Tensor weight_gradient(const torch::Tensor& x, const torch::Tensor& go, const torch::Tensor& w_real, const torch::Tensor& into) {
+  torch::Tensor xh = x.conj().transpose(1, 2);
+  if (!into.defined()) return torch::view_as_real(torch::bmm(xh, go).resolve_conj());
+  if (into.sizes() != w_real.sizes() || into.scalar_type() != torch::kFloat32 || into.device() != w_real.device() || !into.is_contiguous() ||
+      into.storage_offset() % 2 != 0)
+    throw std::invalid_argument("mode_mix: the weight gradient's destination must be a contiguous float32 tensor shaped like the weight, "
+                                "on its device, at an even element offset");
+  torch::Tensor out = torch::view_as_complex(into);
+  at::bmm_out(out, xh, go);
+  return into;
+}
+
+// out[t] = x[t] · w[t]; x [T, B, Cin] complex64, w_real [T, Cin, Cout, 2] float32. `kernel`: fourmi's
+// kernel for the product and the input gradient (CUDA builds only), else torch::bmm.
+struct ModeMix : public torch::autograd::Function<ModeMix> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w_real, bool kernel,
+                               const GradDestination& weight_grad_into) {
     torch::Tensor xc = x.contiguous(), wc = torch::view_as_complex(w_real.contiguous());
     ctx->save_for_backward({xc, w_real});
-    const int64_t batch = xc.size(1), cin = xc.size(2), cout = wc.size(2);
-    return complex_gemm(xc, wc, cout, 1, false, batch, cout, cin);
+    ctx->saved_data["kernel"] = kernel;
+    if (weight_grad_into) ctx->saved_data["into"] = c10::IValue::make_capsule(c10::make_intrusive<DestinationHolder>(weight_grad_into));
+#ifdef FOURMI_HAVE_CUDA_KERNELS
+    if (kernel) return complex_gemm(xc, wc, wc.size(2), 1, false, xc.size(1), wc.size(2), xc.size(2));
+#endif
+    return torch::bmm(xc, wc);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     torch::Tensor w = torch::view_as_complex(saved[1].contiguous());
     torch::Tensor go = grads[0].contiguous();
-    const int64_t batch = x.size(1), cin = x.size(2), cout = w.size(2);
     torch::Tensor dx, dw;
-    if (ctx->needs_input_grad(0))  // dx[t] = go[t] · w[t]^H
-      dx = complex_gemm(go, w, 1, cout, true, batch, cin, cout);
-    if (ctx->needs_input_grad(1))  // dw[t] = x[t]^H · go[t]
-      dw = torch::view_as_real(torch::bmm(x.conj().transpose(1, 2), go).resolve_conj());
-    return {dx, dw};
+    if (ctx->needs_input_grad(0)) {  // dx[t] = go[t] · w[t]^H
+#ifdef FOURMI_HAVE_CUDA_KERNELS
+      if (ctx->saved_data["kernel"].toBool()) dx = complex_gemm(go, w, 1, w.size(2), true, x.size(1), x.size(2), w.size(2));
+#endif
+      if (!dx.defined()) dx = torch::bmm(go, w.transpose(1, 2).conj()).resolve_conj();
+    }
+    if (ctx->needs_input_grad(1)) {  // dw[t] = x[t]^H · go[t]
+      torch::Tensor into;
+      auto it = ctx->saved_data.find("into");
+      if (it != ctx->saved_data.end()) into = static_cast<DestinationHolder*>(it->second.toCapsule().get())->fn();
+      dw = weight_gradient(x, go, saved[1], into);
+    }
+    return {dx, dw, torch::Tensor(), torch::Tensor()};
   }
 };
-#endif
 
 }  // namespace
 
@@ -75,12 +108,9 @@ bool mode_mix_uses_kernel(const torch::Device& device) {
 #endif
 }
 
-torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real) {
-#ifdef FOURMI_HAVE_CUDA_KERNELS
-  if (mode_mix_uses_kernel(x.device()) && x.scalar_type() == torch::kComplexFloat && weight_real.scalar_type() == torch::kFloat32)
-    return ModeMixKernel::apply(x, weight_real);
-#endif
-  return torch::bmm(x, torch::view_as_complex(weight_real));
+torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real, const GradDestination& weight_grad_into) {
+  const bool kernel = mode_mix_uses_kernel(x.device()) && x.scalar_type() == torch::kComplexFloat && weight_real.scalar_type() == torch::kFloat32;
+  return ModeMix::apply(x, weight_real, kernel, weight_grad_into);
 }
 
 }  // namespace fourmi::models

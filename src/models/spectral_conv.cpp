@@ -128,7 +128,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
     // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
     torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
-    torch::Tensor mixed = mode_mix(modes_in, weight);                      // per-mode channel mixing [T_own, B, Cout]
+    torch::Tensor mixed = mode_mix(modes_in, weight, weight_grad_into_);  // per-mode channel mixing [T_own, B, Cout]
     return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
   });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };

@@ -22,6 +22,7 @@ nlohmann::json write_rank_profile(const std::string& dir, int rank, nlohmann::js
   place_on_roofline(doc["ops"], peaks);
   doc["comm"] = s["comm"];
   doc["comm_summary"] = s["comm_summary"];
+  doc["per_step"] = s["per_step"];
   util::atomic_write_text(fmt::format("{}/rank-{:05d}.json", dir, rank), doc.dump(1) + "\n");
 
   std::string csv = "name,phase,kind,layer,precision,flops,bytes,time_ms,gflops_per_s,gbytes_per_s,intensity,bound,roofline_pct\n";

@@ -267,7 +267,7 @@ void Profiler::finish() {
   std::vector<int> bwd_seen(ops_.size(), 0), fwd_seen(ops_.size(), 0);
   double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0, comm_overlap = 0;
   double min_step = 1e30, max_step = 0;
-  nlohmann::json comm = nlohmann::json::array();
+  nlohmann::json comm = nlohmann::json::array(), per_step = nlohmann::json::array();
   for (size_t si = 0; si < steps_.size(); ++si) {
     const Step& s = steps_[si];
     auto at = [&](const char* phase) {
@@ -334,6 +334,7 @@ void Profiler::finish() {
     sum_comm_exposed += exposed;
     sum_data += s.data_wait_ms;
     spans_.push_back(std::move(spans));
+    per_step.push_back({{"step_ms", step}, {"backward_end_ms", bwd_end}, {"comm_exposed_ms", exposed}});
     step_host_start_.push_back(s.host_start_ms);
   }
   const double n = static_cast<double>(steps_.size());
@@ -387,6 +388,7 @@ void Profiler::finish() {
                          {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty() ? nlohmann::json()
                                                                                          : nlohmann::json(100.0 * (prof - plain) / plain)}}},
               {"ops", ops},
+              {"per_step", per_step},
               {"comm", comm},
               {"comm_summary", {{"total_ms_per_step", comm_total / n}, {"exposed_ms_per_step", sum_comm_exposed / n},
                                 {"overlap_pct", comm_total > 0 ? 100.0 * comm_overlap / comm_total : 100.0}}}};

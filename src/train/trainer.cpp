@@ -62,8 +62,11 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     ro.bf16_compress = config_.parallel.bf16_compress;
     ro.shard = config_.parallel.shard_optimizer;
     ro.shard_min_bytes = static_cast<int64_t>(config_.parallel.shard_min_mb * (1 << 20));
+    ro.grad_into_bucket = config_.parallel.grad_into_bucket;
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);
+    if (ro.grad_into_bucket)
+      model_->set_weight_grad_into([reducer = reducer_.get()](const torch::Tensor& w) { return reducer->grad_destination(w); });
     if (ro.shard) {
       sharded_ = std::make_unique<ShardedAdam>(*reducer_, comm_, make_optimizer(config_.train, reducer_->update_tensors()));
       // Which buckets each forward stage reads, so that the next forward waits for them just in time.
@@ -88,6 +91,7 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
 }
 
 Trainer::~Trainer() {
+  if (reducer_) model_->set_weight_grad_into({});  // the model may outlive the reducer
   if (!sharded_) return;
   model_->set_stage_hook({});
   // During unwinding other ranks may never join the pending gathers; the job is being ended anyway.

@@ -53,6 +53,45 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixShapes,
                          ::testing::Values(std::make_tuple(37, 5, 19, 23), std::make_tuple(3, 1, 1, 1),
                                            std::make_tuple(11, 33, 70, 130), std::make_tuple(2048, 16, 64, 64)));
 
+// Backward writes the weight gradient into the destination it is given (any device): the same
+// values as without one, in that tensor's memory, which autograd keeps as `.grad`.
+TEST(ModeMix, WeightGradientGoesWhereItIsTold) {
+  torch::manual_seed(5);
+  torch::Tensor x0 = torch::randn({7, 3, 4}, torch::kComplexFloat), go = torch::randn({7, 3, 5}, torch::kComplexFloat);
+  torch::Tensor w0 = torch::randn({7, 4, 5, 2});
+  torch::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+  mode_mix(x, w).backward(go);
+  torch::Tensor bucket = torch::full({4 + w0.numel()}, 7.0f);  // the destination at an even, 16-byte aligned offset of a larger buffer
+  int asked = 0;
+  torch::Tensor x2 = x0.clone().requires_grad_(true), w2 = w0.clone().requires_grad_(true);
+  torch::Tensor y = mode_mix(x2, w2, [&] {
+    ++asked;
+    return bucket.narrow(0, 4, w0.numel()).view(w0.sizes());  // a new view, as a reducer hands out: autograd may keep it
+  });
+  EXPECT_TRUE(torch::equal(y, mode_mix(x0, w0)));
+  y.backward(go);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(w2.grad().data_ptr(), static_cast<void*>(bucket.data_ptr<float>() + 4)) << "copied instead of kept";
+  EXPECT_TRUE(torch::allclose(w2.grad(), w.grad(), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(x2.grad(), x.grad(), 1e-6, 1e-6));
+  EXPECT_EQ(bucket[3].item<float>(), 7.0f) << "written outside the destination";
+  // An undefined destination: a new tensor, as without one.
+  torch::Tensor w3 = w0.clone().requires_grad_(true);
+  mode_mix(x0, w3, [] { return torch::Tensor(); }).backward(go);
+  EXPECT_TRUE(torch::allclose(w3.grad(), w.grad(), 1e-6, 1e-6));
+}
+
+TEST(ModeMix, UnusableDestinationIsAnErrorThatSaysWhatIsAccepted) {
+  torch::Tensor x = torch::randn({2, 3, 4}, torch::kComplexFloat), w = torch::randn({2, 4, 5, 2}).requires_grad_(true);
+  torch::Tensor wrong = torch::zeros({2, 4, 6, 2});
+  try {
+    mode_mix(x, w, [&] { return wrong; }).sum().abs().backward();
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("shaped like the weight"), std::string::npos) << e.what();
+  }
+}
+
 #ifdef FOURMI_HAVE_CUDA_KERNELS
 #include <c10/cuda/CUDAStream.h>
 

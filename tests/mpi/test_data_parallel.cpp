@@ -11,6 +11,7 @@
 #include "fourmi/data/generate.h"
 #include "fourmi/dist/grad_reducer.h"
 #include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/models/mode_mix.h"
 #include "fourmi/train/trainer.h"
 
 using namespace fourmi;
@@ -349,4 +350,64 @@ TEST(GradReducer, ShardedLeavesBucketsUnderTheThresholdToAllReduce) {
   const torch::Tensor& shard = reducer.shard(0);
   const int64_t real = std::min<int64_t>(shard.numel(), 40 - c.rank() * shard.numel());
   EXPECT_TRUE(torch::all(shard.grad().narrow(0, 0, real) == expect).item<bool>());
+}
+
+// Gradients written in place: the spectral mixing's backward asks the reducer where the weight's
+// gradient goes and writes it there, autograd keeps that tensor as `.grad` (no copy), and the
+// bucket reduces it: the sum over ranks of x_r^H · dout with x_r = (rank + 1) x.
+class GradIntoBucket : public ::testing::TestWithParam<bool> {};
+
+TEST_P(GradIntoBucket, BackwardWritesTheWeightGradientIntoItsBucket) {
+  auto& c = *world();
+  const bool shard = GetParam();
+  torch::manual_seed(11);  // the same x, dout and weight on every rank
+  torch::Tensor w = torch::randn({3, 2, 4, 2}).requires_grad_();  // [modes, Cin, Cout, 2]: 48 values
+  torch::Tensor bias = torch::randn({5}).requires_grad_();
+  torch::Tensor x = torch::randn({3, 6, 2}, torch::kComplexFloat), go = torch::randn({3, 6, 4}, torch::kComplexFloat);
+  dist::ReducerOptions options;
+  options.bucket_bytes = 64;  // the weight (192 B) alone
+  options.shard = shard;
+  std::vector<torch::Tensor> params{bias, w};
+  dist::GradReducer reducer(params, c, options);
+  const size_t bucket = reducer.bucket_of(1);
+  ASSERT_EQ(reducer.bucket_params(bucket), std::vector<size_t>({1}));
+  torch::Tensor into = reducer.grad_destination(w);
+  ASSERT_TRUE(into.defined());
+  EXPECT_EQ(into.sizes(), w.sizes());
+  EXPECT_FALSE(reducer.grad_destination(torch::zeros({3, 2, 4, 2})).defined()) << "not one of the reducer's parameters";
+
+  reducer.prepare(true);
+  torch::Tensor y = fourmi::models::mode_mix(x * static_cast<float>(c.rank() + 1), w, [&] { return reducer.grad_destination(w); });
+  (torch::real(y * go.conj()).sum() + bias.sum()).backward();  // d/dy: go
+  ASSERT_TRUE(w.grad().defined());
+  EXPECT_EQ(w.grad().data_ptr(), into.data_ptr()) << "the gradient was copied instead of written into the bucket";
+  EXPECT_FALSE(reducer.grad_destination(w).defined()) << "a parameter with a gradient accumulates into it";
+  reducer.launch_remaining();
+  for (size_t b = 0; b < reducer.num_buckets(); ++b) reducer.wait_bucket(b);
+
+  // d/dw of Re<x·w, go> is x^H · go; summed over ranks (rank + 1) times.
+  const float ranks_sum = c.size() * (c.size() + 1) / 2.0f;
+  torch::Tensor expect = torch::view_as_real(torch::bmm(x.conj().transpose(1, 2), go)).reshape(-1) * ranks_sum;
+  if (shard) {
+    const torch::Tensor& block = reducer.shard(bucket).grad();
+    const int64_t lo = c.rank() * block.numel(), len = std::max<int64_t>(0, std::min<int64_t>(block.numel(), expect.numel() - lo));
+    EXPECT_TRUE(torch::allclose(block.narrow(0, 0, len), expect.narrow(0, lo, len), 1e-5, 1e-6));
+  } else {
+    EXPECT_TRUE(torch::allclose(w.grad().reshape(-1), expect, 1e-5, 1e-6));
+  }
+
+  dist::ReducerOptions off = options;
+  off.grad_into_bucket = false;
+  std::vector<torch::Tensor> others{torch::zeros({5}).requires_grad_(), torch::zeros({3, 2, 4, 2}).requires_grad_()};
+  dist::GradReducer copying(others, c, off);
+  EXPECT_FALSE(copying.grad_destination(others[1]).defined()) << "parallel.grad_into_bucket: false";
+}
+
+INSTANTIATE_TEST_SUITE_P(ShardedOrNot, GradIntoBucket, ::testing::Bool());
+
+TEST(DataParallel, MatchesWithGradientsCopiedIntoBuckets) {
+  auto cfg = tiny("");
+  cfg.parallel.grad_into_bucket = false;
+  cfg.train.grad_accum = 2;
+  expect_same_as_single_rank(cfg);
 }

@@ -135,6 +135,7 @@ struct ParallelConfig {
   bool update_per_bucket = false; // with shard_optimizer false: Adam on each bucket once reduced (overlaps the last all-reduce)
   bool shard_optimizer = true;    // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
   double shard_min_mb = 0.0;      // smaller buckets are all-reduced and updated whole on every rank
+  bool grad_into_bucket = true;   // backward writes the spectral weights' gradients into their buckets (no copy)
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice
   // NCCL: the sharded optimizer's parameter all-gathers on the copy engines (no SMs): auto | true |

@@ -183,6 +183,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("update_per_bucket", c.update_per_bucket);
   v("shard_optimizer", c.shard_optimizer);
   v("shard_min_mb", c.shard_min_mb, at_least(0.0));
+  v("grad_into_bucket", c.grad_into_bucket);
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
   v("copy_engine_gather", c.copy_engine_gather, one_of({"auto", "true", "false"}));

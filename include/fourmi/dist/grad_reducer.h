@@ -24,11 +24,20 @@
 // all_gather_parameters() once every bucket is updated, and wait_parameters(i) before anything
 // reads bucket i's parameters on the current stream (forward, checkpoint, evaluation);
 // wait_all_parameters() waits for all.
+//
+// Gradients written in place (options.grad_into_bucket, as DDP's gradient_as_bucket_view): a model
+// whose backward can write a gradient where it is told (the FNO's spectral weights, mode_mix.h) asks
+// grad_destination(param) during backward and gets the parameter's slice of its bucket, so the
+// hook finds the gradient already there and copies nothing. Only while the parameter has no
+// gradient yet (autograd adds later micro-steps' gradients into it in place, in the bucket too).
+// The parameter's `.grad` is then a view of the bucket; after a sharded reduction, its block of
+// this rank holds the reduced sum.
 #pragma once
 
 #include <torch/types.h>
 
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "fourmi/dist/communicator.h"
@@ -42,6 +51,7 @@ struct ReducerOptions {
   // Sharded, smaller buckets are all-reduced and updated whole on every rank: one latency-bound
   // collective instead of two, for an update too small to be worth splitting.
   int64_t shard_min_bytes = 0;
+  bool grad_into_bucket = true;  // hand out grad_destination()s
 };
 
 class GradReducer {
@@ -68,6 +78,10 @@ class GradReducer {
   // Element offset of each of bucket_params(bucket) in the bucket's flat layout.
   const std::vector<int64_t>& bucket_offsets(size_t bucket) const { return buckets_.at(bucket).offsets; }
   size_t bucket_of(size_t param) const { return where_.at(param).first; }
+  // Where backward may write `param`'s gradient: its slice of its bucket, shaped like it; undefined
+  // when the option is off, `param` is not one of this reducer's, already has a gradient, or its slice
+  // is not 16-byte aligned at an even offset (complex views). Safe to call from autograd's threads.
+  torch::Tensor grad_destination(const torch::Tensor& param) const;
 
   // Sharded mode only. This rank's block of bucket `bucket`'s parameters, a 1-D view (padding
   // included) whose `.grad` is the reduced gradient block after wait_bucket(bucket).
@@ -112,6 +126,7 @@ class GradReducer {
   ReducerOptions options_;
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // param → (bucket, slot)
+  std::unordered_map<const void*, size_t> index_of_;  // TensorImpl → index into params_
   std::vector<bool> ready_;
   size_t next_launch_ = 0;
   size_t next_wait_ = 0;

@@ -37,6 +37,9 @@ class FNOImpl : public torch::nn::Module {
   // optimizer uses it to wait for each stage's parameters just in time. Every parameter is in one stage.
   void set_stage_hook(std::function<void(int)> hook);
   std::vector<std::vector<torch::Tensor>> stage_parameters() const;
+  // Where backward writes each spectral weight's gradient: `into(weight)` returns a destination
+  // (mode_mix.h) or an undefined tensor. A data-parallel reducer points it at its bucket.
+  void set_weight_grad_into(std::function<torch::Tensor(const torch::Tensor& weight)> into);
 
  private:
   torch::Tensor add_grid(const torch::Tensor& x) const;

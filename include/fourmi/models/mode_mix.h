@@ -8,13 +8,23 @@
 // little faster (bench/results/mode_mix_h200.json); the kernel executes exactly the useful
 // arithmetic, so the profile's FLOP counts are what the hardware does. Both give the same values
 // and gradients (complex autograd's convention: dx = dout · w^H, dw = x^H · dout).
+//
+// `weight_grad_into`, when set, is asked during backward where the weight gradient should be
+// written: a float32 tensor shaped like the weight, contiguous, at an even element offset (a slice
+// of a gradient bucket), or an undefined tensor to allocate one. The product is computed straight
+// into it and handed to autograd, which keeps it as the weight's `.grad` without a copy when the
+// weight has no gradient yet.
 #pragma once
 
 #include <torch/types.h>
 
+#include <functional>
+
 namespace fourmi::models {
 
-torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real);
+using GradDestination = std::function<torch::Tensor()>;
+
+torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real, const GradDestination& weight_grad_into = {});
 // Whether CUDA tensors use fourmi's kernel (true) or cuBLAS's batched GEMM (false).
 void set_mode_mix_kernel(bool on);
 // Whether mode_mix runs fourmi's kernel for tensors on `device`.

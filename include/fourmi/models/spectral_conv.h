@@ -23,6 +23,7 @@
 #include <functional>
 #include <vector>
 
+#include "fourmi/models/mode_mix.h"
 #include "fourmi/models/mode_parallel.h"
 
 namespace fourmi::models {
@@ -49,6 +50,8 @@ class SpectralConvImpl : public torch::nn::Module {
   // Called in forward() after the forward FFT, just before `weight` is first read (so that a
   // wait for the weight overlaps the FFT).
   void set_before_mix(std::function<void()> hook) { before_mix_ = std::move(hook); }
+  // Where backward writes `weight`'s gradient (mode_mix's GradDestination; none: a new tensor).
+  void set_weight_grad_into(GradDestination into) { weight_grad_into_ = std::move(into); }
 
   torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
@@ -57,6 +60,7 @@ class SpectralConvImpl : public torch::nn::Module {
   int64_t total_modes_ = 0;
   ModeBlock block_;
   std::function<void()> before_mix_;
+  GradDestination weight_grad_into_;
 };
 TORCH_MODULE(SpectralConv);
 
