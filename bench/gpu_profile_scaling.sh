@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad dpsmall (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -263,6 +263,32 @@ if [ "$PHASE" = dpgrad ]; then
     dp_sweep parallel.grad_into_bucket=true into_$rep $g
   done
   SWEEP=1 dp_sweep run.seed=0 default
+  raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpsmall ]; then
+  # Session 8, after dpgrad: buckets under 1 MB all-reduced on NCCL's kernels when the collectives run
+  # on the copy engines (parallel.shard_min_mb: auto; dpgrad's timelines showed 20-160 us per copy-engine
+  # collective on the pointwise layers' 1-50 KB buckets). Burgers on 1 rank and on every GPU; a
+  # timeline at all GPUs; at all GPUs every bucket sharded (0) against auto, twice, interleaved; then
+  # weak scaling with the defaults at 1, 2, 4 with the all-reduce sweep, the defaults at 1 and 4 again,
+  # raw NCCL and DDP: bench/results/dp_scaling.json.
+  g=$(nvidia-smi -L | wc -l)
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for n in 1 $g; do
+    step "Burgers, $n rank(s), defaults"
+    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=small-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/smallcheck_$n.log
+  done
+  mkdir -p $W/res/timeline_np$g
+  dp_sweep run.seed=0 timeline "$g" --timeline 40 --timeline-dir $W/res/timeline_np$g
+  for rep in a b; do
+    dp_sweep parallel.shard_min_mb=0 allsharded_$rep $g
+    dp_sweep parallel.shard_min_mb=auto auto_$rep $g
+  done
+  SWEEP=1 dp_sweep run.seed=0 default
+  dp_sweep run.seed=0 default_b "1 $g"
   raw_nccl
   ddp_sweep
 fi

@@ -249,6 +249,7 @@ class NcclCommunicator : public Communicator {
                                               w.numel(), size_));
     return w.numel() / size_;
   }
+  bool gathers_on_copy_engines() const override { return options_.copy_engine_gather; }
   bool on_copy_engines(const torch::Tensor& t) const override {
     return gather_ && t.is_cuda() && gather_->contains(t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()));
   }

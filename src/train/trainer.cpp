@@ -47,6 +47,14 @@ std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vec
                                      /*decoupled_weight_decay=*/c.optimizer == "adamw");
 }
 
+double shard_min_mb(const config::ParallelConfig& p, bool collectives_on_copy_engines) {
+  // On the copy engines a collective costs tens of microseconds even for a few KB (session 8's
+  // timelines: 20-160 us for the 1-50 KB buckets of the FNO's pointwise layers), where one all-reduce of
+  // up to 1 MB on NCCL's kernels takes about 25 us (docs/benchmarks.md).
+  if (p.shard_min_mb == "auto") return collectives_on_copy_engines ? 1.0 : 0.0;
+  return std::stod(p.shard_min_mb);  // validated by the config loader
+}
+
 static void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
@@ -61,7 +69,7 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
     ro.bucket_bytes = static_cast<int64_t>(config_.parallel.bucket_mb * (1 << 20));
     ro.bf16_compress = config_.parallel.bf16_compress;
     ro.shard = config_.parallel.shard_optimizer;
-    ro.shard_min_bytes = static_cast<int64_t>(config_.parallel.shard_min_mb * (1 << 20));
+    ro.shard_min_bytes = static_cast<int64_t>(shard_min_mb(config_.parallel, comm_.gathers_on_copy_engines()) * (1 << 20));
     ro.grad_into_bucket = config_.parallel.grad_into_bucket;
     reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
     reducer_->broadcast_parameters(0);

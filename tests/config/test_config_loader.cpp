@@ -74,6 +74,15 @@ TEST(ConfigLoader, UpdatePerBucketNeedsTheAllReducePath) {
   EXPECT_EQ(error_of("parallel:\n  update_per_bucket: true\n  shard_optimizer: false\n"), "");
 }
 
+TEST(ConfigLoader, ShardMinMbIsAutoOrANonNegativeNumber) {
+  for (const char* bad : {"-1", "one", "1MB"}) {
+    std::string e = error_of(std::string("parallel:\n  shard_min_mb: ") + bad + "\n");
+    EXPECT_TRUE(contains(e, "parallel.shard_min_mb") && contains(e, "'auto' or a number >= 0")) << bad << ": " << e;
+  }
+  EXPECT_EQ(error_of("parallel:\n  shard_min_mb: 0.5\n"), "");
+  EXPECT_EQ(error_of("parallel:\n  shard_min_mb: auto\n"), "");
+}
+
 TEST(ConfigLoader, SyntaxError) {
   std::string e = error_of("train:\n  epochs: [1,\n");
   EXPECT_TRUE(contains(e, "YAML syntax error")) << e;

@@ -1,5 +1,6 @@
 // Data parallelism: N ranks with global batch B end with the parameters of 1 rank with batch B
 // (1e-5 relative), bitwise identical across ranks; uneven last batches and micro-steps included.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -103,7 +104,7 @@ TEST(DataParallel, MatchesSingleRankTraining) {
 TEST(DataParallel, MatchesWithShardedAndAllReducedBuckets) {
   auto cfg = tiny("");
   cfg.parallel.bucket_mb = 0.001;     // 1 KiB buckets: the spectral weights (3 KiB) alone,
-  cfg.parallel.shard_min_mb = 0.002;  // and sharded; the rest in buckets under 2 KiB, all-reduced
+  cfg.parallel.shard_min_mb = "0.002";  // and sharded; the rest in buckets under 2 KiB, all-reduced
   expect_same_as_single_rank(cfg);
 }
 
@@ -131,7 +132,7 @@ TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
 
 TEST(DataParallel, MatchesWithEveryBucketShardedSmallBucketsAndMicroSteps) {
   auto cfg = tiny("");
-  cfg.parallel.shard_min_mb = 0;
+  cfg.parallel.shard_min_mb = "0";
   cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: biases of 8 values padded to the group size
   cfg.train.grad_accum = 2;
   expect_same_as_single_rank(cfg);
@@ -145,7 +146,7 @@ void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min
   config::Config cfg = tiny(root);
   cfg.train.checkpoint_every = 1;
   cfg.parallel.bucket_mb = bucket_mb;
-  cfg.parallel.shard_min_mb = shard_min_mb;
+  cfg.parallel.shard_min_mb = fmt::format("{}", shard_min_mb);
   if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
   c.barrier();
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);

@@ -155,3 +155,15 @@ TEST(FusedAdam, LoadIntoAnOptimizerThatAlreadySteppedContinuesLikeAFreshOne) {
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << "parameter " << i;
 }
+
+// parallel.shard_min_mb: auto leaves buckets under 1 MB to an all-reduce only where collectives run
+// on the copy engines; a number is taken as given.
+TEST(Trainer, ShardMinMbResolvesAutoByWhereCollectivesRun) {
+  config::ParallelConfig p;
+  EXPECT_EQ(p.shard_min_mb, "auto");
+  EXPECT_EQ(train::shard_min_mb(p, true), 1.0);
+  EXPECT_EQ(train::shard_min_mb(p, false), 0.0);
+  p.shard_min_mb = "0.25";
+  EXPECT_EQ(train::shard_min_mb(p, true), 0.25);
+  EXPECT_EQ(train::shard_min_mb(p, false), 0.25);
+}

@@ -134,7 +134,10 @@ struct ParallelConfig {
   std::string comm_priority = "high";  // CUDA priority of the NCCL stream: high | normal
   bool update_per_bucket = false; // with shard_optimizer false: Adam on each bucket once reduced (overlaps the last all-reduce)
   bool shard_optimizer = true;    // ZeRO stage 1: reduce-scatter, Adam on this rank's block, all-gather parameters
-  double shard_min_mb = 0.0;      // smaller buckets are all-reduced and updated whole on every rank
+  // Buckets under this many MB are all-reduced and updated whole on every rank (one collective, on
+  // NCCL's kernels, instead of a reduce-scatter and an all-gather): auto | a number >= 0; auto is 1
+  // when the collectives run on the copy engines (tens of microseconds each, even for a few KB), else 0.
+  std::string shard_min_mb = "auto";
   bool grad_into_bucket = true;   // backward writes the spectral weights' gradients into their buckets (no copy)
   std::string nccl_cta_policy = "default";  // NCCL's CTA policy: default | efficiency | zero (fewer SMs for collectives)
   int nccl_max_ctas = 0;        // most SMs one collective may take from overlapped compute; 0: NCCL's choice

@@ -54,6 +54,18 @@ inline Rule<std::string> auto_or_count() {
     return std::string("'auto' or an integer >= 1");
   };
 }
+inline Rule<std::string> auto_or_at_least(double lo) {
+  return [lo](const std::string& v) {
+    if (v == "auto") return std::string();
+    try {
+      size_t pos = 0;
+      double x = std::stod(v, &pos);
+      if (pos == v.size() && x >= lo) return std::string();
+    } catch (...) {
+    }
+    return "'auto' or a number >= " + std::to_string(lo);
+  };
+}
 inline Rule<std::vector<int>> each_at_least(int lo) {
   return [lo](const std::vector<int>& v) {
     if (v.empty() || v.size() > 3) return std::string("a list of 1 to 3 integers >= ") + std::to_string(lo);
@@ -182,7 +194,7 @@ template <class V> void describe(V& v, ParallelConfig& c) {
   v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
   v("update_per_bucket", c.update_per_bucket);
   v("shard_optimizer", c.shard_optimizer);
-  v("shard_min_mb", c.shard_min_mb, at_least(0.0));
+  v("shard_min_mb", c.shard_min_mb, auto_or_at_least(0.0));
   v("grad_into_bucket", c.grad_into_bucket);
   v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
   v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));

@@ -65,6 +65,8 @@ class Communicator {
   // then in-place reduce-scatters over it too, as an all-to-all on the copy engines and a local
   // sum of the received blocks, so a caller should reduce in such buffers rather than elsewhere.
   virtual bool on_copy_engines(const torch::Tensor&) const { return false; }
+  // Whether gather_buffer() hands out such buffers.
+  virtual bool gathers_on_copy_engines() const { return false; }
   virtual void barrier() = 0;
   // Ranks with equal `color` form a new group, ordered by `key`. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& group) = 0;

@@ -42,6 +42,9 @@ struct FitResult {
 };
 
 std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
+// parallel.shard_min_mb in MB: a number as given; auto: 1 when the data-parallel collectives run on
+// the copy engines (Communicator::gathers_on_copy_engines), else 0.
+double shard_min_mb(const config::ParallelConfig& p, bool collectives_on_copy_engines);
 
 class Trainer {
  public:
