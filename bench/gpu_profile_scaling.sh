@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad dpsmall (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad dpsmall dpconfirm (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -290,6 +290,15 @@ if [ "$PHASE" = dpsmall ]; then
   SWEEP=1 dp_sweep run.seed=0 default
   dp_sweep run.seed=0 default_b "1 $g"
   raw_nccl
+  ddp_sweep
+fi
+
+if [ "$PHASE" = dpconfirm ]; then
+  # Session 8, last: a repeat of dpsmall's weak-scaling sweep on a fresh machine with the same code, to
+  # see how far the 4-GPU efficiency moves between commands: the defaults at 1, 2, 4 GPUs twice
+  # (1, 2, 4, then 1, 2, 4), and DDP.
+  dp_sweep run.seed=0 confirm
+  dp_sweep run.seed=0 confirm_b
   ddp_sweep
 fi
 
