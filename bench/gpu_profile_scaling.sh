@@ -57,6 +57,17 @@ burgers_data() {
   [ -f data/burgers1d-train/manifest.json ] || timeout 150 $F datagen -c $REPO/configs/burgers1d.yaml --set run.progress=false \
     --set datagen.n_train=${BURGERS_TRAIN:-1000} --set datagen.n_test=${BURGERS_TEST:-200} 2>&1 | tail -1
 }
+# Burgers, 4 epochs, on 1 rank and on every GPU with the defaults: the test rel L2 must agree. $1 names
+# the runs and the logs (res/$1check_<n>.log).
+burgers_check() {
+  local g=$(nvidia-smi -L | wc -l)
+  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
+  local B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
+  for n in 1 $g; do
+    step "Burgers, $n rank(s), defaults"
+    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=$1-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/$1check_$n.log
+  done
+}
 # The profiler's cost on the launch-bound Burgers step, 4 GPUs, default profiling: $1 run name, $2 log
 # (its "profile:" lines, prefixed by $3), then further --set options; rank 0's profile into res/$1.json.
 burgers_overhead_run() {
@@ -226,12 +237,7 @@ if [ "$PHASE" = dpfinal7b ]; then
   # 1, 2, 4 with the all-reduce sweep; at 4, reduce-scatters on NCCL's kernels, then the defaults
   # again; raw NCCL; DDP. bench/results/dp_scaling.json.
   g=$(nvidia-smi -L | wc -l)
-  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
-  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
-  for n in 1 $g; do
-    step "Burgers, $n rank(s), defaults"
-    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=cers-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/cecheck_$n.log
-  done
+  burgers_check ce
   SWEEP=1 dp_sweep run.seed=0 default
   dp_sweep parallel.copy_engine_reduce_scatter=false rs_kernel $g
   dp_sweep run.seed=0 default_b $g
@@ -248,12 +254,7 @@ if [ "$PHASE" = dpgrad ]; then
   # bench/results/dp_scaling.json.
   g=$(nvidia-smi -L | wc -l)
   mode_mix_test
-  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
-  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
-  for n in 1 $g; do
-    step "Burgers, $n rank(s), defaults"
-    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=grad-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/gradcheck_$n.log
-  done
+  burgers_check grad
   for n in 1 $g; do
     mkdir -p $W/res/timeline_np$n
     dp_sweep run.seed=0 timeline "$n" --timeline 40 --timeline-dir $W/res/timeline_np$n
@@ -275,12 +276,7 @@ if [ "$PHASE" = dpsmall ]; then
   # weak scaling with the defaults at 1, 2, 4 with the all-reduce sweep, the defaults at 1 and 4 again,
   # raw NCCL and DDP: bench/results/dp_scaling.json.
   g=$(nvidia-smi -L | wc -l)
-  BURGERS_TRAIN=400 BURGERS_TEST=40 burgers_data
-  B=(-c $REPO/configs/burgers1d.yaml --set train.batch_size=40 --set train.eval_every=2 --set train.epochs=4 --set run.progress=false)
-  for n in 1 $g; do
-    step "Burgers, $n rank(s), defaults"
-    timeout 120 $REPO/launch/mpirun.sh -n $n train "${B[@]}" --set run.name=small-$n 2>&1 | grep -E "copy engines|test rel|rror" | tee res/smallcheck_$n.log
-  done
+  burgers_check small
   mkdir -p $W/res/timeline_np$g
   dp_sweep run.seed=0 timeline "$g" --timeline 40 --timeline-dir $W/res/timeline_np$g
   for rep in a b; do
