@@ -123,13 +123,16 @@ torch::Tensor GradReducer::grad_destination(const torch::Tensor& param) const {
   if (!options_.grad_into_bucket) return {};
   auto it = index_of_.find(param.unsafeGetTensorImpl());
   if (it == index_of_.end()) return {};
-  const torch::Tensor& p = params_[it->second];
-  if (p.grad().defined() || p.scalar_type() != torch::kFloat32) return {};
+  const torch::Tensor& p = params_[it->second];  // float32, as the constructor checked
+  if (p.grad().defined()) return {};
   const auto [bi, slot] = where_[it->second];
-  const Bucket& b = buckets_[bi];
-  torch::Tensor slice = b.flat.narrow(0, b.offsets[slot], p.numel());
-  if (b.offsets[slot] % 2 != 0 || reinterpret_cast<uintptr_t>(slice.data_ptr()) % 16 != 0) return {};
+  torch::Tensor slice = slot_view(buckets_[bi], slot);
+  if (slice.storage_offset() % 2 != 0 || reinterpret_cast<uintptr_t>(slice.data_ptr()) % 16 != 0) return {};
   return slice.view(p.sizes());
+}
+
+torch::Tensor GradReducer::slot_view(const Bucket& b, size_t slot) const {
+  return b.flat.narrow(0, b.offsets[slot], params_[b.params[slot]].numel());
 }
 
 const torch::Tensor& GradReducer::shard(size_t bucket) const {
@@ -178,12 +181,11 @@ void GradReducer::wait_all_parameters() {
 void GradReducer::broadcast_parameters(int root) {
   torch::NoGradGuard no_grad;
   for (auto& b : buckets_) {
-    for (size_t i = 0; i < b.params.size(); ++i)
-      b.flat.narrow(0, b.offsets[i], params_[b.params[i]].numel()).copy_(params_[b.params[i]].detach().reshape(-1));
+    for (size_t i = 0; i < b.params.size(); ++i) slot_view(b, i).copy_(params_[b.params[i]].detach().reshape(-1));
     comm_.broadcast(b.flat, root);
     for (size_t i = 0; i < b.params.size(); ++i) {
       auto& p = params_[b.params[i]];
-      p.detach().copy_(b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes()));
+      p.detach().copy_(slot_view(b, i).view(p.sizes()));
     }
   }
 }
@@ -205,13 +207,13 @@ void GradReducer::on_grad(size_t k) {
   Bucket& b = buckets_[bi];
   torch::NoGradGuard no_grad;
   const torch::Tensor& g = params_[k].grad();
-  const bool in_bucket = g.is_contiguous() && g.data_ptr() == static_cast<const void*>(b.flat.data_ptr<float>() + b.offsets[slot]);
-  if (in_bucket) {
+  torch::Tensor slice = slot_view(b, slot);
+  if (g.is_contiguous() && g.data_ptr() == slice.data_ptr()) {
     b.target = b.flat;  // backward wrote it there (grad_destination)
   } else if (!b.reduce_in_flat && b.params.size() == 1 && g.is_contiguous() && g.scalar_type() == torch::kFloat32 && g.numel() == b.flat.numel()) {
     b.target = g.view(-1);  // a bucket of one parameter reduces its gradient in place: no copy
   } else {
-    b.flat.narrow(0, b.offsets[slot], params_[k].numel()).copy_(g.reshape(-1));
+    slice.copy_(g.reshape(-1));
     b.target = b.flat;
   }
   ready_[k] = true;
@@ -242,7 +244,7 @@ void GradReducer::launch_remaining() {
     if (ready_[k]) continue;
     auto [bi, slot] = where_[k];
     Bucket& b = buckets_[bi];
-    torch::Tensor view = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
+    torch::Tensor view = slot_view(b, slot);
     const auto& acc = params_[k].grad();
     if (acc.defined()) view.copy_(acc.reshape(-1));
     else view.zero_();
@@ -282,7 +284,7 @@ void GradReducer::wait_bucket(size_t bucket) {
   // the optimizer step that reads these views.
   for (size_t i = 0; i < b.params.size(); ++i) {
     auto& p = params_[b.params[i]];
-    p.mutable_grad() = b.flat.narrow(0, b.offsets[i], p.numel()).view(p.sizes());
+    p.mutable_grad() = slot_view(b, i).view(p.sizes());
   }
 }
 

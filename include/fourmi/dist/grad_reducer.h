@@ -118,6 +118,8 @@ class GradReducer {
     std::unique_ptr<Work> gather;
   };
   void make_shards();
+  // Parameter `slot` of bucket `b`: its elements of `flat`, 1-D.
+  torch::Tensor slot_view(const Bucket& b, size_t slot) const;
   void on_grad(size_t param);
   void launch_ready();
 
