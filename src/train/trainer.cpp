@@ -206,8 +206,11 @@ void Trainer::sharded_update(profile::Profiler* prof) {
   auto update_range = [&](size_t first, size_t last) {
     for (size_t b = first; b < last; ++b) marked_wait(prof, [&] { reducer_->wait_bucket(b); });
     if (first == last) return;
-    int64_t elements = 0;
-    for (size_t b = first; b < last; ++b) elements += numel_of(reducer_->update_tensors(b));
+    auto elements = [&] {
+      int64_t n = 0;
+      for (size_t b = first; b < last; ++b) n += numel_of(reducer_->update_tensors(b));
+      return n;
+    };
     run_optimizer(prof, elements, [&] { sharded_->step_buckets(first, last); });
   };
   update_range(0, late);
@@ -227,12 +230,12 @@ void Trainer::wait_parameters() {
 }
 
 void Trainer::update(profile::Profiler* prof, const std::vector<torch::Tensor>& params) {
-  run_optimizer(prof, numel_of(params), [&] { optimizer_->step_params(params); });
+  run_optimizer(prof, [&] { return numel_of(params); }, [&] { optimizer_->step_params(params); });
 }
 
-void Trainer::run_optimizer(profile::Profiler* prof, int64_t elements, const std::function<void()>& step) {
+void Trainer::run_optimizer(profile::Profiler* prof, const std::function<int64_t()>& elements, const std::function<void()>& step) {
   if (!prof) return step();
-  prof->time_block("optimizer", "optimizer", profile::adam_cost(elements), step);
+  prof->time_block("optimizer", "optimizer", profile::adam_cost(elements()), step);
 }
 
 torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {

@@ -79,8 +79,9 @@ class Trainer {
   void line_up_ranks();
   // Adam on `params` (all of them, or one bucket's), timed as op "optimizer" when profiling.
   void update(profile::Profiler* prof, const std::vector<torch::Tensor>& params);
-  // Runs an optimizer `step` over `elements` values, timed as op "optimizer" when profiling.
-  void run_optimizer(profile::Profiler* prof, int64_t elements, const std::function<void()>& step);
+  // Runs an optimizer `step`, timed as op "optimizer" over elements() values when profiling (only
+  // then counted: the count walks the update's tensors).
+  void run_optimizer(profile::Profiler* prof, const std::function<int64_t()>& elements, const std::function<void()>& step);
   // After backward with parallel.shard_optimizer: Adam on this rank's block of each bucket as its
   // reduce-scatter completes, then the all-gathers of parameters, which the next forward waits for
   // stage by stage (wait_stage).
