@@ -5,7 +5,7 @@
 #   bash bench/gpu_profile_scaling.sh final OUT           peaks, the `large` roofline profile, Nsight Compute on
 #                                                          both mixing paths, the disk's read rate, bench io
 #   bash bench/gpu_profile_scaling.sh dpmix,overhead,io OUT  weak scaling against DDP, the profiler's cost, the reader
-# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad dpsmall dpconfirm (see each block
+# Phases: scaling io overhead dpchan mpbench modes data dp final mixncu mixbench dpmix ncumedium overhead2 overhead3 dpcta dpfinal overhead5 dpab dpzero dpzero2 dpctas zerocheck dpmin dpce dpce2 dpce3 dpce4 autocheck dpfinal7 dpfinal7b dpgrad dpsmall dpconfirm reviewcheck (see each block
 # below and the table in docs/benchmarks.md). Everything lands in OUT/results-PHASES.tar.gz.
 set -uo pipefail
 PHASES=${1:?phase[,phase...]}; OUT_DIR=$(mkdir -p "${2:?OUT dir}" && cd "$2" && pwd)
@@ -296,6 +296,14 @@ if [ "$PHASE" = dpconfirm ]; then
   dp_sweep run.seed=0 confirm
   dp_sweep run.seed=0 confirm_b
   ddp_sweep
+fi
+
+if [ "$PHASE" = reviewcheck ]; then
+  # Session 8, after the final review's commits (behaviour unchanged): Burgers on 1 rank and on every
+  # GPU, and the weak-scaling step with the defaults at 1 and every GPU.
+  g=$(nvidia-smi -L | wc -l)
+  burgers_check review
+  dp_sweep run.seed=0 review "1 $g"
 fi
 
 if [ "$PHASE" = dpab ]; then
