@@ -2,7 +2,7 @@
 #   make setup   install what is missing (Debian packages; torch in a venv outside the clone)
 #   make build   configure and build build/bin/fourmi (and the tests)
 #   make demo    set up, build the fourmi binary, generate a small Burgers 1D dataset, train, evaluate
-#   make test    set up, build, run the whole suite through ctest
+#   make test    set up, build, check style (make lint), run the whole suite through ctest
 SHELL := /bin/bash
 FOURMI_VENV ?= $(HOME)/.cache/fourmi/venv
 BUILD_DIR ?= build
@@ -22,7 +22,7 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 PYTHON := $(FOURMI_VENV)/bin/python
 FOURMI := $(BUILD_DIR)/bin/fourmi
 
-.PHONY: setup configure build demo test clean
+.PHONY: setup configure build demo test lint format format-check clean
 
 setup:
 	@bash tools/setup-deps.sh >/dev/null
@@ -42,8 +42,18 @@ demo: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target fourmi
 	@bash tools/demo.sh $(FOURMI) $(PYTHON)
 
-test: build
+test: build lint
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
+
+# Style and static checks (.clang-format, .clang-tidy), as CI runs them.
+lint: format-check configure
+	@bash tools/lint.sh tidy $(BUILD_DIR)
+
+format-check:
+	@bash tools/lint.sh format
+
+format:
+	@bash tools/lint.sh fix
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -24,7 +24,7 @@
 #include <functional>
 #include <sstream>
 
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/profile/profiler.h"
 #include "fourmi/train/trainer.h"
@@ -37,10 +37,11 @@ namespace {
 
 // `steps` steps back to back under the step profiler, as training runs them (the parameters'
 // all-gathers of one step overlap the next forward), then this rank's timeline as JSON.
-void write_timeline(cli::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch, const config::Config& cfg, int steps,
-                    const std::string& dir) {
+void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
+                    const config::Config& cfg, int steps, const std::string& dir) {
   profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32, /*op_samples=*/3);
   prof.plan_steps(steps);
+  trainer.record_with(&prof);
   util::synchronize(ctx.device());
   ctx.world().barrier();
   for (int i = 0; i < steps; ++i) {
@@ -50,6 +51,7 @@ void write_timeline(cli::RunContext& ctx, train::Trainer& trainer, const data::B
     prof.end_step();
   }
   util::synchronize(ctx.device());
+  trainer.record_with(nullptr);
   prof.finish();
   const int rank = ctx.launch().rank, ranks = ctx.world().size();
   nlohmann::json out = prof.summary();
@@ -57,7 +59,8 @@ void write_timeline(cli::RunContext& ctx, train::Trainer& trainer, const data::B
   out["config"] = cfg.run.name;
   out["ranks"] = ranks;
   out["rank"] = rank;
-  util::atomic_write_text(fmt::format("{}/timeline-{}-np{}-rank{}.json", dir, cfg.run.name, ranks, rank), out.dump(1) + "\n");
+  util::atomic_write_text(fmt::format("{}/timeline-{}-np{}-rank{}.json", dir, cfg.run.name, ranks, rank),
+                          out.dump(1) + "\n");
   ctx.world().barrier();
 }
 
@@ -74,16 +77,21 @@ int main(int argc, char** argv) {
   app.add_option("--per-rank", per_rank, "samples per rank (default: the config's train.batch_size)");
   app.add_option("--grid", grid, "grid points per dimension (default: 128 for 16 modes, 256 for 32)");
   std::vector<std::string> sets;
-  app.add_option("--set", sets, "config overrides KEY=VALUE applied to every config (e.g. parallel.comm_priority=normal)");
+  app.add_option("--set", sets, "config overrides KEY=VALUE applied to every config (e.g. parallel.bucket_mb=50)");
   bool allreduce = false;
-  app.add_flag("--allreduce", allreduce, "also sweep all-reduce bus bandwidth through fourmi's communicator (1 MB to 1 GB)");
+  app.add_flag("--allreduce", allreduce,
+               "also sweep all-reduce bus bandwidth through fourmi's communicator (1 MB to 1 GB)");
   bool allgather = false;
   app.add_flag("--allgather", allgather,
                "also time in-place all-gathers over the communicator's gather buffer (4 to 64 MB; on the copy engines "
                "with parallel.copy_engine_gather=true)");
   bool side_stream = false;
   app.add_flag("--side-stream", side_stream,
-               "the same as --set run.compute_stream=dedicated: a non-blocking CUDA stream instead of the legacy default stream");
+               "the same as --set run.compute_stream=dedicated: a non-blocking CUDA stream instead of the legacy "
+               "default stream");
+  bool mix_kernel = false;
+  app.add_flag("--mix-kernel", mix_kernel,
+               "spectral mode mixing by fourmi's CUDA kernel (executes exactly the useful FLOPs) instead of cuBLAS");
   int timeline = 0;
   std::string timeline_dir = ".";
   app.add_option("--timeline", timeline, "profile this many more steps back to back and write each rank's timeline");
@@ -94,19 +102,21 @@ int main(int argc, char** argv) {
 
   nlohmann::json results = nlohmann::json::array();
   std::stringstream ss(configs);
-  std::unique_ptr<cli::RunContext> ctx;
+  std::unique_ptr<runtime::RunContext> ctx;
   for (std::string path; std::getline(ss, path, ',');) {
     std::vector<std::string> overrides{"run.progress=false"};
     if (side_stream) overrides.push_back("run.compute_stream=dedicated");
     overrides.insert(overrides.end(), sets.begin(), sets.end());
     config::Config cfg = config::load_config_file(path, overrides);
-    if (!ctx) ctx = std::make_unique<cli::RunContext>(cfg);
+    if (!ctx) ctx = std::make_unique<runtime::RunContext>(cfg);
     const int ranks = ctx->world().size();
     const int b = per_rank > 0 ? per_rank : cfg.train.batch_size;
     const int n = grid > 0 ? grid : 8 * cfg.model.modes[0];
     cfg.train.batch_size = b * ranks;
     torch::manual_seed(0);
-    train::Trainer trainer(cfg, models::FNO(cfg.model), ctx->device(), ctx->world(), "/tmp");
+    train::Trainer trainer(cfg, models::FNO(cfg.model), ctx->device(), ctx->world(), "/tmp",
+                           runtime::reducer_options(ctx->plan()));
+    if (mix_kernel) trainer.model()->set_mix_impl(models::MixImpl::kKernel);
     std::vector<int64_t> shape{b, cfg.model.in_channels};
     for (int d = 0; d < cfg.model.dim; ++d) shape.push_back(n);
     auto opts = torch::TensorOptions().device(ctx->device());
@@ -117,9 +127,7 @@ int main(int argc, char** argv) {
     batch.weight = torch::ones({b}, opts);
     batch.local_count = b;
     batch.global_count = b * ranks;
-    auto sync = [&] {
-      util::synchronize(ctx->device());
-    };
+    auto sync = [&] { util::synchronize(ctx->device()); };
     for (int i = 0; i < warmup; ++i) trainer.train_step(batch);
     sync();
     ctx->world().barrier();
@@ -131,22 +139,31 @@ int main(int argc, char** argv) {
     torch::Tensor t = torch::tensor({ms}, torch::kFloat64);
     if (ctx->device().is_cuda() && ctx->world().backend() == "nccl") t = t.to(ctx->device());
     torch::Tensor tmax = t.clone(), tmin = t.clone();
-    ctx->world().all_reduce(tmax, dist::ReduceOp::kMax);
-    ctx->world().all_reduce(tmin, dist::ReduceOp::kMin);
+    ctx->world().all_reduce(tmax, distributed::ReduceOp::kMax);
+    ctx->world().all_reduce(tmin, distributed::ReduceOp::kMin);
     int64_t peak = 0;
 #ifdef FOURMI_BENCH_CUDA
     if (ctx->device().is_cuda())
       peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
-                 .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+                 .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+                 .peak;
 #endif
     // Parameters in NCCL's memory (copy-engine gathers) are outside the allocator's statistics.
     const int64_t external = ctx->data().external_buffer_bytes();
     peak += external;
-    nlohmann::json r = {{"config", cfg.run.name}, {"ranks", ranks}, {"overrides", sets}, {"side_stream", side_stream}, {"per_rank_batch", b}, {"grid", n},
-                        {"width", cfg.model.width}, {"modes", cfg.model.modes[0]},
-                        {"step_ms", tmax.item<double>()}, {"step_ms_fastest_rank", tmin.item<double>()},
+    nlohmann::json r = {{"config", cfg.run.name},
+                        {"ranks", ranks},
+                        {"overrides", sets},
+                        {"side_stream", side_stream},
+                        {"per_rank_batch", b},
+                        {"grid", n},
+                        {"width", cfg.model.width},
+                        {"modes", cfg.model.modes[0]},
+                        {"step_ms", tmax.item<double>()},
+                        {"step_ms_fastest_rank", tmin.item<double>()},
                         {"samples_per_s", 1e3 * b * ranks / tmax.item<double>()},
-                        {"params", trainer.model()->parameter_count()}, {"peak_mem_bytes", peak},
+                        {"params", trainer.model()->parameter_count()},
+                        {"peak_mem_bytes", peak},
                         {"nccl_buffer_bytes", external}};
     if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
     results.push_back(r);
@@ -171,7 +188,10 @@ int main(int argc, char** argv) {
       torch::Tensor buf = torch::ones({mb * (1 << 20) / 4}, torch::TensorOptions().device(ctx->device()));
       const double sec = seconds_per_call([&] { ctx->world().all_reduce(buf); });
       double algbw = static_cast<double>(buf.numel()) * 4 / sec / 1e9;
-      nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
+      nlohmann::json r = {{"bytes", buf.numel() * 4},
+                          {"gpus", ranks},
+                          {"time_us", sec * 1e6},
+                          {"algbw_gbs", algbw},
                           {"busbw_gbs", ranks > 1 ? algbw * 2.0 * (ranks - 1) / ranks : algbw}};
       if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
       sweep.push_back(r);
@@ -196,8 +216,13 @@ int main(int argc, char** argv) {
       gather();
       double host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count();
       util::synchronize(ctx->device());
-      nlohmann::json r = {{"bytes", buf.numel() * 4}, {"gpus", ranks}, {"time_us", sec * 1e6}, {"algbw_gbs", algbw},
-                          {"busbw_gbs", algbw * (ranks - 1) / ranks}, {"host_call_us_busy_stream", host_us}, {"overrides", sets}};
+      nlohmann::json r = {{"bytes", buf.numel() * 4},
+                          {"gpus", ranks},
+                          {"time_us", sec * 1e6},
+                          {"algbw_gbs", algbw},
+                          {"busbw_gbs", algbw * (ranks - 1) / ranks},
+                          {"host_call_us_busy_stream", host_us},
+                          {"overrides", sets}};
       if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
       gathers.push_back(r);
     }
@@ -206,9 +231,14 @@ int main(int argc, char** argv) {
     char date[64];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    nlohmann::json out = {{"benchmark", "data_parallel_weak_scaling"}, {"command", command}, {"date", date},
-                          {"device", ctx->device().is_cuda() ? "cuda" : "cpu"}, {"backend", ctx->world().backend()},
-                          {"results", results}, {"allreduce", sweep}, {"allgather", gathers}};
+    nlohmann::json out = {{"benchmark", "data_parallel_weak_scaling"},
+                          {"command", command},
+                          {"date", date},
+                          {"device", ctx->device().is_cuda() ? "cuda" : "cpu"},
+                          {"backend", ctx->world().backend()},
+                          {"results", results},
+                          {"allreduce", sweep},
+                          {"allgather", gathers}};
     util::atomic_write_text(json_out, out.dump(1) + "\n");
   }
   return 0;

@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_out, "write results here");
   app.add_flag("--cublas-only", cublas_only, "time only the cuBLAS formulations");
   std::string probe;
-  app.add_option("--probe", probe, "run one cuBLAS product once with TF32 off, for Nsight Compute: fwd|dx|dw[,t] on the large shape (t: transposed)");
+  app.add_option("--probe", probe,
+                 "run one cuBLAS product once with TF32 off, for Nsight Compute: fwd|dx|dw[,t] on the large shape (t: "
+                 "transposed)");
   app.add_option("--iters", iters, "timed launches per measurement");
   CLI11_PARSE(app, argc, argv);
   if (!torch::cuda::is_available()) {
@@ -69,7 +71,8 @@ int main(int argc, char** argv) {
       std::function<torch::Tensor()> cublas_transposed;  // the same product as C^T = B^T A^T
     };
     const Product products[] = {
-        {"forward x.w", x, w, s.cin, 1, s.cout, 1, s.batch, s.cout, s.cin, false, false, [&] { return torch::bmm(x, w); },
+        {"forward x.w", x, w, s.cin, 1, s.cout, 1, s.batch, s.cout, s.cin, false, false,
+         [&] { return torch::bmm(x, w); },
          [&] { return torch::bmm(w.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2); }},
         {"input grad dy.w^H", dy, w, s.cout, 1, 1, s.cout, s.batch, s.cin, s.cout, false, true,
          [&] { return torch::bmm(dy, w.conj().transpose(1, 2)); },
@@ -93,30 +96,67 @@ int main(int argc, char** argv) {
       const double useful_flop = 8.0 * s.modes * p.m * p.n * p.k;
       torch::Tensor ref = p.cublas();
       auto report = [&](const std::string& impl, double ms, double max_rel) {
-        nlohmann::json r = {{"shape", s.name}, {"product", p.name}, {"impl", impl}, {"ms", ms},
-                            {"useful_tflops", useful_flop / ms / 1e9}, {"max_rel_diff_vs_cublas", max_rel}};
+        nlohmann::json r = {{"shape", s.name},
+                            {"product", p.name},
+                            {"impl", impl},
+                            {"ms", ms},
+                            {"useful_tflops", useful_flop / ms / 1e9},
+                            {"max_rel_diff_vs_cublas", max_rel}};
         std::printf("%s\n", r.dump().c_str());
         rows.push_back(r);
       };
-      auto rel_to_ref = [&](const torch::Tensor& t) { return ((t - ref).abs().max() / ref.abs().max()).item<double>(); };
+      auto rel_to_ref = [&](const torch::Tensor& t) {
+        return ((t - ref).abs().max() / ref.abs().max()).item<double>();
+      };
       report("cublas bmm (TF32 allowed)", time_ms([&] { p.cublas(); }, iters), 0.0);
-      report("cublas bmm transposed (TF32 allowed)", time_ms([&] { p.cublas_transposed(); }, iters), rel_to_ref(p.cublas_transposed()));
+      report("cublas bmm transposed (TF32 allowed)", time_ms([&] { p.cublas_transposed(); }, iters),
+             rel_to_ref(p.cublas_transposed()));
       at::globalContext().setAllowTF32CuBLAS(false);
       report("cublas bmm (TF32 off)", time_ms([&] { p.cublas(); }, iters), rel_to_ref(p.cublas()));
-      report("cublas bmm transposed (TF32 off)", time_ms([&] { p.cublas_transposed(); }, iters), rel_to_ref(p.cublas_transposed()));
+      report("cublas bmm transposed (TF32 off)", time_ms([&] { p.cublas_transposed(); }, iters),
+             rel_to_ref(p.cublas_transposed()));
       at::globalContext().setAllowTF32CuBLAS(true);
       if (cublas_only) continue;
       torch::Tensor c = torch::empty({s.modes, p.m, p.n}, opts);
       {
-        kernels::BatchedComplexGemm g{s.modes,        p.m, p.n, p.k, p.a.data_ptr(), p.a.numel() / s.modes, p.a_m, p.a_k, p.conj_a,
-                                      p.b.data_ptr(), p.b.numel() / s.modes, p.b_k, p.b_n, p.conj_b, c.data_ptr(), 0, /*tf32=*/true};
+        kernels::BatchedComplexGemm g{s.modes,
+                                      p.m,
+                                      p.n,
+                                      p.k,
+                                      p.a.data_ptr(),
+                                      p.a.numel() / s.modes,
+                                      p.a_m,
+                                      p.a_k,
+                                      p.conj_a,
+                                      p.b.data_ptr(),
+                                      p.b.numel() / s.modes,
+                                      p.b_k,
+                                      p.b_n,
+                                      p.conj_b,
+                                      c.data_ptr(),
+                                      0,
+                                      /*tf32=*/true};
         auto stream = c10::cuda::getCurrentCUDAStream().stream();
         double ms = time_ms([&] { kernels::batched_complex_gemm(g, stream); }, iters);
         report("fourmi kernel TF32 tensor cores (wmma 16x64 tile)", ms, rel_to_ref(c));
       }
       for (int v = 0; v < kernels::kComplexGemmVariants; ++v) {
-        kernels::BatchedComplexGemm g{s.modes,        p.m, p.n, p.k, p.a.data_ptr(), p.a.numel() / s.modes, p.a_m, p.a_k, p.conj_a,
-                                      p.b.data_ptr(), p.b.numel() / s.modes, p.b_k, p.b_n, p.conj_b, c.data_ptr(), v};
+        kernels::BatchedComplexGemm g{s.modes,
+                                      p.m,
+                                      p.n,
+                                      p.k,
+                                      p.a.data_ptr(),
+                                      p.a.numel() / s.modes,
+                                      p.a_m,
+                                      p.a_k,
+                                      p.conj_a,
+                                      p.b.data_ptr(),
+                                      p.b.numel() / s.modes,
+                                      p.b_k,
+                                      p.b_n,
+                                      p.conj_b,
+                                      c.data_ptr(),
+                                      v};
         auto stream = c10::cuda::getCurrentCUDAStream().stream();
         double ms = time_ms([&] { kernels::batched_complex_gemm(g, stream); }, iters);
         double rel = ((c - ref).abs().max() / ref.abs().max()).item<double>();
@@ -130,8 +170,11 @@ int main(int argc, char** argv) {
     std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     std::string command;
     for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
-    nlohmann::json out = {{"benchmark", "mode_mix"}, {"command", command}, {"date", date},
-                          {"device", at::cuda::getDeviceProperties(0)->name}, {"note", "TF32 allowed for cuBLAS, as in training; fourmi's kernel is plain fp32"},
+    nlohmann::json out = {{"benchmark", "mode_mix"},
+                          {"command", command},
+                          {"date", date},
+                          {"device", at::cuda::getDeviceProperties(0)->name},
+                          {"note", "TF32 allowed for cuBLAS, as in training; fourmi's kernel is plain fp32"},
                           {"results", rows}};
     util::atomic_write_text(json_out, out.dump(1) + "\n");
   }

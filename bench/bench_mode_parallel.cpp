@@ -19,7 +19,7 @@
 #include <chrono>
 
 #include "fourmi/cli/bench_common.h"
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/trainer.h"
 #include "fourmi/util/device.h"
@@ -84,14 +84,15 @@ int run(int argc, char** argv) {
   util::set_command_line(argc, argv);
   sets.push_back("run.progress=false");
   config::Config cfg = config::load_config_file(config_path, sets);
-  cli::RunContext ctx(cfg);
+  runtime::RunContext ctx(cfg);
   const int d = ctx.data_ranks(), m = ctx.mode_ranks();
   cfg.train.batch_size = per_replica * d;
   const torch::Device dev = ctx.device();
   torch::Tensor warm_allocator = torch::empty({1}, torch::TensorOptions().device(dev));  // the allocator starts lazily
   const Alloc before = allocator(dev);
   torch::manual_seed(0);
-  train::Trainer trainer(cfg, models::FNO(cfg.model, models::ModeGroup{ctx.modes()}), dev, ctx.data(), "/tmp");
+  train::Trainer trainer(cfg, models::FNO(cfg.model, models::ModeGroup{ctx.modes()}), dev, ctx.data(), "/tmp",
+                         runtime::reducer_options(ctx.plan()));
   std::vector<int64_t> shape{per_replica, cfg.model.in_channels};
   for (int k = 0; k < cfg.model.dim; ++k) shape.push_back(grid);
   data::Batch batch;
@@ -127,24 +128,35 @@ int run(int argc, char** argv) {
     spectral_params_global += block.total * p.size(1) * p.size(2) * 2;
   }
   params_global = trainer.model()->parameter_count();
-  for (const auto& [name, block] : trainer.model()->mode_partitioned()) params_global += (block.total - block.count) * named[name][0].numel();
+  for (const auto& [name, block] : trainer.model()->mode_partitioned())
+    params_global += (block.total - block.count) * named[name][0].numel();
   // The slowest rank and the largest memory set the figures.
   torch::Tensor v = torch::tensor({ms[ms.size() / 2], static_cast<double>(spectral), static_cast<double>(after.peak),
-                                   static_cast<double>(after.current - before.current)}, torch::kFloat64).to(dev);
-  ctx.world().all_reduce(v, dist::ReduceOp::kMax);
+                                   static_cast<double>(after.current - before.current)},
+                                  torch::kFloat64)
+                        .to(dev);
+  ctx.world().all_reduce(v, distributed::ReduceOp::kMax);
   v = v.cpu();
   const double step_ms = v[0].item<double>();
-  util::info("{} M={} D={}: {:.3f} G parameters ({:.3f} G spectral), spectral state {:.2f} GB/rank, model state {:.2f} GB/rank, "
-             "peak {:.2f} GB/rank, step {:.1f} ms",
-             label.empty() ? config_path : label, m, d, params_global / 1e9, spectral_params_global / 1e9, v[1].item<double>() / 1e9,
-             v[3].item<double>() / 1e9, v[2].item<double>() / 1e9, step_ms);
+  util::info(
+      "{} M={} D={}: {:.3f} G parameters ({:.3f} G spectral), spectral state {:.2f} GB/rank, model state {:.2f} "
+      "GB/rank, "
+      "peak {:.2f} GB/rank, step {:.1f} ms",
+      label.empty() ? config_path : label, m, d, params_global / 1e9, spectral_params_global / 1e9,
+      v[1].item<double>() / 1e9, v[3].item<double>() / 1e9, v[2].item<double>() / 1e9, step_ms);
   if (ctx.world().rank() == 0 && !json_out.empty()) {
-    nlohmann::json run = {{"model", label.empty() ? config_path : label}, {"modes_ranks", m}, {"data_ranks", d},
-                          {"params", params_global}, {"spectral_params", spectral_params_global},
+    nlohmann::json run = {{"model", label.empty() ? config_path : label},
+                          {"modes_ranks", m},
+                          {"data_ranks", d},
+                          {"params", params_global},
+                          {"spectral_params", spectral_params_global},
                           {"spectral_state_bytes_per_rank", static_cast<int64_t>(v[1].item<double>())},
                           {"model_state_bytes_per_rank_allocator", static_cast<int64_t>(v[3].item<double>())},
-                          {"peak_mem_bytes_per_rank", static_cast<int64_t>(v[2].item<double>())}, {"step_ms", step_ms},
-                          {"grid", grid}, {"per_replica_batch", per_replica}, {"command", util::command_line()}};
+                          {"peak_mem_bytes_per_rank", static_cast<int64_t>(v[2].item<double>())},
+                          {"step_ms", step_ms},
+                          {"grid", grid},
+                          {"per_replica_batch", per_replica},
+                          {"command", util::command_line()}};
     cli::merge_bench_results(json_out, dev, nlohmann::json::array({run}), {"model", "modes_ranks", "data_ranks"});
   }
   return 0;

@@ -11,7 +11,8 @@
 namespace fourmi::testing {
 
 // The manifest header of a toy train split `name` of n samples.
-inline data::Manifest toy_header(const std::string& name, int64_t n, std::vector<int64_t> x_shape, std::vector<int64_t> y_shape) {
+inline data::Manifest toy_header(const std::string& name, int64_t n, std::vector<int64_t> x_shape,
+                                 std::vector<int64_t> y_shape) {
   data::Manifest m;
   m.name = name;
   m.split = "train";

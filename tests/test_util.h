@@ -16,7 +16,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("fourmi-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("fourmi-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { remove_tree(path_.string()); }
@@ -24,8 +25,9 @@ class TempDir {
   // Recursive delete with nftw: libtorch.so exports a std::filesystem::remove_all that crashes
   // when it interposes on the one our binaries were linked against.
   static void remove_tree(const std::string& path) {
-    ::nftw(path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); }, 16,
-           FTW_DEPTH | FTW_PHYS);
+    ::nftw(
+        path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
   }
   std::string str() const { return path_.string(); }
   std::string operator/(const std::string& child) const { return (path_ / child).string(); }

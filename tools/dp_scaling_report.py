@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""dp_scaling_report.py — turn the GPU run's merged output (bench/gpu_run.sh → gpu_results.json)
-into bench/results/dp_scaling.json and an efficiency-against-GPUs plot (PNG and SVG).
+"""dp_scaling_report.py — turn the merged output of bench/gpu/dp_weak_scaling.sh (dp_scaling_raw.json)
+into dp_scaling.json and an efficiency-against-GPUs plot (PNG and SVG).
 
-  python3 tools/dp_scaling_report.py gpu_results.json --out bench/results --command "..." --date ...
+  python3 tools/dp_scaling_report.py dp_scaling_raw.json --out DIR --command "..." --date ... [--machine ...]
 Nothing is computed here that was not measured: step times and bandwidths are copied from the
 run's JSON; efficiency is t(1 GPU) / t(N GPUs) for weak scaling.
 """
@@ -11,8 +11,9 @@ import argparse, json, os
 ap = argparse.ArgumentParser()
 ap.add_argument("merged")
 ap.add_argument("--out", default="bench/results")
-ap.add_argument("--command", default="bash bench/gpu_run.sh $OUT 1 2 4")
+ap.add_argument("--command", default="bash bench/gpu/dp_weak_scaling.sh OUT")
 ap.add_argument("--date", required=True)
+ap.add_argument("--machine", default=None)
 a = ap.parse_args()
 m = json.load(open(a.merged))
 runs, allreduce = [], []
@@ -39,7 +40,9 @@ for r in runs:
             r["ddp_efficiency"] = base[0]["ddp_step_ms"] / r["ddp_step_ms"]
 out = {"device": m["gpus"][0] if m.get("gpus") else "unknown", "gpus_seen": m.get("gpus"), "date": a.date,
        "command": a.command, "runs": runs, "allreduce": allreduce,
-       "reference": "shared/bench/torch_fno_baseline.py ddp / allreduce, PyTorch 2.11 eager, TF32 allowed, same machine, same run"}
+       "reference": "bench/reference/torch_fno.py ddp / allreduce, PyTorch eager, TF32 allowed, same machine, same run"}
+if a.machine:
+    out["machine"] = a.machine
 os.makedirs(a.out, exist_ok=True)
 json.dump(out, open(os.path.join(a.out, "dp_scaling.json"), "w"), indent=1)
 try:

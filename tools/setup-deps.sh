@@ -15,7 +15,7 @@ WITH_SLURM="${FOURMI_WITH_SLURM:-1}"
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config
   openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev)
+  nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev clang-format clang-tidy)
 if [ "$WITH_SLURM" = 1 ]; then APT_PACKAGES+=(slurm-wlm munge slurm-wlm-basic-plugins); fi
 
 log() { echo "[setup] $*" >&2; }

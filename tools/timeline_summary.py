@@ -6,7 +6,8 @@ compute stream waited for collectives, and, for one step in the middle of the wi
 collective with its start, device time and the part of it that compute did not wait for.
 The first profiled step is left out (it times every op).
 
-  tools/timeline_summary.py res/timeline_np4/timeline-fno2d-medium-np4-rank*.json [--json out.json]
+  tools/timeline_summary.py DIR/timeline-fno2d-medium-np4-rank*.json [--json out.json]
+  (DIR as given to fourmi-bench-dp --timeline K --timeline-dir DIR)
 """
 import argparse
 import json

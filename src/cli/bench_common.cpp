@@ -37,7 +37,8 @@ void merge_bench_results(const std::string& path, torch::Device device, const nl
     try {
       doc = nlohmann::json::parse(util::read_text(path));
     } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("{}: not a JSON result file ({}); remove it or choose another --out", path, e.what()));
+      throw std::runtime_error(
+          fmt::format("{}: not a JSON result file ({}); remove it or choose another --out", path, e.what()));
     }
   }
   nlohmann::json kept = nlohmann::json::array();
@@ -56,7 +57,8 @@ void merge_bench_results(const std::string& path, torch::Device device, const nl
   doc["host"] = util::hostname();
   doc["date"] = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
   auto commands = doc.value("commands", nlohmann::json::array());
-  if (std::find(commands.begin(), commands.end(), util::command_line()) == commands.end()) commands.push_back(util::command_line());
+  if (std::find(commands.begin(), commands.end(), util::command_line()) == commands.end())
+    commands.push_back(util::command_line());
   doc["commands"] = commands;
   doc["command"] = commands.size() == 1 ? commands[0] : nlohmann::json(commands);
   doc["runs"] = kept;

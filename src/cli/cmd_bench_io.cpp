@@ -13,7 +13,7 @@
 #include "fourmi/cli/bench_common.h"
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/data/loader.h"
 #include "fourmi/data/sampler.h"
 #include "fourmi/train/trainer.h"
@@ -42,8 +42,10 @@ struct ReadRate {
 
 // One epoch of this rank's samples through the prefetching loader, copies to the device included.
 // The first epoch on a Dataset also opens (and checksums) the shards this rank touches.
-ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int ranks, torch::Device device, int64_t epoch) {
-  data::DataLoader loader(ds, data::Sampler(ds.size(), cfg.train.batch_size, rank, ranks, cfg.run.seed, cfg.data.shuffle),
+ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int ranks, torch::Device device,
+                    int64_t epoch) {
+  data::DataLoader loader(ds,
+                          data::Sampler(ds.size(), cfg.train.batch_size, rank, ranks, cfg.run.seed, cfg.data.shuffle),
                           device, cfg.data.prefetch, cfg.data.readahead);
   auto t0 = std::chrono::steady_clock::now();
   loader.start_epoch(epoch);
@@ -61,13 +63,15 @@ ReadRate read_epoch(data::Dataset& ds, const config::Config& cfg, int rank, int 
 }
 
 // Samples per second one rank consumes in training steps of the configured model (best of the timed steps).
-double train_rate(data::Dataset& ds, const config::Config& cfg, RunContext& ctx, const std::string& run_dir, int steps) {
+double train_rate(data::Dataset& ds, const config::Config& cfg, runtime::RunContext& ctx, const std::string& run_dir,
+                  int steps) {
   check_data_fits_model(ds, cfg.model);
   data::Sampler sampler(ds.size(), cfg.train.batch_size, ctx.data().rank(), ctx.data().size(), cfg.run.seed, false);
   data::DataLoader loader(ds, sampler, ctx.device(), 1);
   loader.start_epoch(0);
   data::Batch batch = *loader.next();
-  train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir);
+  train::Trainer trainer(cfg, build_model(cfg, ctx.modes()), ctx.device(), ctx.data(), run_dir,
+                         runtime::reducer_options(ctx.plan()));
   for (int i = 0; i < 3; ++i) trainer.train_step(batch);
   double best = 1e30;
   for (int i = 0; i < steps; ++i) {
@@ -85,7 +89,7 @@ double train_rate(data::Dataset& ds, const config::Config& cfg, RunContext& ctx,
 int run_bench_io(const CommonOptions& opts, const std::string& out_path, int train_steps) {
   config::Config cfg = load_config(opts);
   cfg.run.name = "bench-io";
-  RunContext ctx(cfg);
+  runtime::RunContext ctx(cfg);
   auto& world = ctx.world();
   const std::string run_dir = ctx.make_run_dir(cfg);
   // Opening a dataset reads its manifest only; shards are opened (and checksummed) on first read.
@@ -114,25 +118,37 @@ int run_bench_io(const CommonOptions& opts, const std::string& out_path, int tra
     for (auto d : *shape) n *= d;
     stored_bytes += n;
   }
-  torch::Tensor mine = torch::tensor({cold.samples_per_s, cold.bytes_per_s, warm.samples_per_s, warm.bytes_per_s, train},
-                                     torch::kFloat64);
+  torch::Tensor mine = torch::tensor(
+      {cold.samples_per_s, cold.bytes_per_s, warm.samples_per_s, warm.bytes_per_s, train}, torch::kFloat64);
   torch::Tensor lo = mine.to(ctx.device());  // collectives run on the backend's device
-  world.all_reduce(lo, dist::ReduceOp::kMin);
+  world.all_reduce(lo, distributed::ReduceOp::kMin);
   lo = lo.to(torch::kCPU);
   const auto l = lo.accessor<double, 1>();
-  util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}, read from {}), {} per rank per step", cfg.data.train,
-             world.size(), ds.size(), fmt::join(ds.x_shape(), ","), fmt::join(ds.y_shape(), ","), cfg.data.sub,
-             ds.stored_sub() == 1 ? std::string("the full resolution") : fmt::format("the stored level of sub {}", ds.stored_sub()),
+  util::info("bench io {}: {} rank(s), {} samples of x [{}] y [{}] (sub {}, read from {}), {} per rank per step",
+             cfg.data.train, world.size(), ds.size(), fmt::join(ds.x_shape(), ","), fmt::join(ds.y_shape(), ","),
+             cfg.data.sub,
+             ds.stored_sub() == 1 ? std::string("the full resolution")
+                                  : fmt::format("the stored level of sub {}", ds.stored_sub()),
              per_rank);
   nlohmann::json runs = nlohmann::json::array();
   for (int c = 0; c < 2; ++c) {
     const char* cache = c == 0 ? "cold" : "warm";
     double rate = l[2 * c], gbs = l[2 * c + 1] / 1e9;
-    util::info("  {:4s} cache: reader {:10.1f} samples/s/rank ({:.3f} GB/s), training step consumes {:9.1f} samples/s/rank: ratio {:.1f}",
-               cache, rate, gbs, l[4], rate / l[4]);
-    runs.push_back({{"dataset", cfg.data.train}, {"ranks", world.size()}, {"cache", cache}, {"reader_samples_per_s", rate},
-                    {"reader_gb_per_s", gbs}, {"file_gb_per_s", rate * static_cast<double>(stored_bytes) / 1e9}, {"train_samples_per_s", l[4]}, {"ratio", rate / l[4]},
-                    {"sub", cfg.data.sub}, {"stored_sub", ds.stored_sub()}, {"batch_per_rank", per_rank}});
+    util::info(
+        "  {:4s} cache: reader {:10.1f} samples/s/rank ({:.3f} GB/s), training step consumes {:9.1f} samples/s/rank: "
+        "ratio {:.1f}",
+        cache, rate, gbs, l[4], rate / l[4]);
+    runs.push_back({{"dataset", cfg.data.train},
+                    {"ranks", world.size()},
+                    {"cache", cache},
+                    {"reader_samples_per_s", rate},
+                    {"reader_gb_per_s", gbs},
+                    {"file_gb_per_s", rate * static_cast<double>(stored_bytes) / 1e9},
+                    {"train_samples_per_s", l[4]},
+                    {"ratio", rate / l[4]},
+                    {"sub", cfg.data.sub},
+                    {"stored_sub", ds.stored_sub()},
+                    {"batch_per_rank", per_rank}});
   }
   if (world.rank() == 0 && !out_path.empty())
     merge_bench_results(out_path, ctx.device(), runs, {"dataset", "ranks", "cache", "stored_sub"});

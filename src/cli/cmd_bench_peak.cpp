@@ -5,7 +5,7 @@
 #include "fourmi/cli/bench_common.h"
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/profile/peaks.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/host.h"
@@ -15,10 +15,11 @@ namespace fourmi::cli {
 
 int run_bench_peak(const CommonOptions& opts, const std::string& out_path) {
   config::Config cfg = load_config(opts);
-  cfg.parallel.data = "auto";  // one process: the training grid does not apply
-  cfg.parallel.modes = "1";
-  RunContext ctx(cfg);
-  if (ctx.launch().world_size > 1) throw std::runtime_error("fourmi bench peak measures one device; start it without mpirun/srun");
+  cfg.parallel.data = {};  // one process: the training grid does not apply
+  cfg.parallel.modes = {1};
+  runtime::RunContext ctx(cfg);
+  if (ctx.launch().world_size > 1)
+    throw std::runtime_error("fourmi bench peak measures one device; start it without mpirun/srun");
   util::info("fourmi bench peak: measuring {} ({})", ctx.device().str(), device_description(ctx.device()));
   profile::Peaks p = profile::measure_peaks(ctx.device(), /*quick=*/false);
   p.device = device_description(ctx.device());

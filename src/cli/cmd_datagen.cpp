@@ -4,7 +4,7 @@
 
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/data/generate.h"
 #include "fourmi/util/log.h"
 
@@ -24,15 +24,16 @@ int run_datagen(const CommonOptions& opts, const std::string& pde) {
     if (!given("datagen.pde=")) cfg.datagen.pde = pde;
     if (!given("datagen.out=")) cfg.datagen.out.clear();
   }
-  cfg.parallel.data = "auto";  // one process: the training grid does not apply
-  cfg.parallel.modes = "1";
-  RunContext ctx(cfg);
+  cfg.parallel.data = {};  // one process: the training grid does not apply
+  cfg.parallel.modes = {1};
+  runtime::RunContext ctx(cfg);
   if (ctx.launch().world_size > 1)
     throw std::runtime_error("fourmi datagen runs as a single process; start it without mpirun/srun");
-  util::info("fourmi datagen {}: {} train + {} test samples into {} shard(s) each, on {}", cfg.datagen.pde, cfg.datagen.n_train,
-             cfg.datagen.n_test, cfg.datagen.shards, ctx.device().str());
+  util::info("fourmi datagen {}: {} train + {} test samples into {} shard(s) each, on {}", cfg.datagen.pde,
+             cfg.datagen.n_train, cfg.datagen.n_test, cfg.datagen.shards, ctx.device().str());
   auto out = data::generate_datasets(cfg.datagen, ctx.device(), cfg.run.progress);
-  util::info("wrote {} ({} samples) and {} ({} samples)", out.train_dir, out.train.num_samples, out.test_dir, out.test.num_samples);
+  util::info("wrote {} ({} samples) and {} ({} samples)", out.train_dir, out.train.num_samples, out.test_dir,
+             out.test.num_samples);
   return 0;
 }
 

@@ -5,14 +5,14 @@
 
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
-#include "fourmi/cli/run_context.h"
+#include "fourmi/runtime/run_context.h"
 #include "fourmi/util/log.h"
 
 namespace fourmi::cli {
 
 int run_info(const CommonOptions& opts) {
   config::Config cfg = load_config(opts);
-  RunContext ctx(cfg);
+  runtime::RunContext ctx(cfg);
   const auto& l = ctx.launch();
   util::info("fourmi 0.1.0 — LibTorch {}, CUDA available: {}, GPUs visible: {}, NCCL compiled in: {}", TORCH_VERSION,
              torch::cuda::is_available() ? "yes" : "no", torch::cuda::device_count(),
@@ -23,11 +23,11 @@ int run_info(const CommonOptions& opts) {
 #endif
   );
   util::info("launcher {}, world size {}, backend {}", l.launcher, l.world_size, ctx.world().backend());
-  util::info("process grid: {} data x {} modes (rank r: replica r / {}, mode block r % {})", ctx.data_ranks(), ctx.mode_ranks(),
-             ctx.mode_ranks(), ctx.mode_ranks());
+  util::info("process grid: {} data x {} modes (rank r: replica r / {}, mode block r % {})", ctx.data_ranks(),
+             ctx.mode_ranks(), ctx.mode_ranks(), ctx.mode_ranks());
   // Every rank reports its own view; gathered to rank 0 so lines come out in rank order.
-  std::string line = fmt::format("rank {:>4} | local {:>3}/{:<3} | node {:>3} | host {} | device {}", l.rank, l.local_rank,
-                                 l.local_size, l.node, l.host, ctx.device().str());
+  std::string line = fmt::format("rank {:>4} | local {:>3}/{:<3} | node {:>3} | host {} | device {}", l.rank,
+                                 l.local_rank, l.local_size, l.node, l.host, ctx.device().str());
   line.resize(160, ' ');
   torch::Tensor mine = torch::from_blob(line.data(), {160}, torch::kUInt8).clone();
   if (ctx.device().is_cuda() && ctx.world().backend() == "nccl") mine = mine.to(ctx.device());

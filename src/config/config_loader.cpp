@@ -14,22 +14,60 @@
 namespace fourmi::config {
 namespace {
 
-template <class T> const char* type_name();
-template <> const char* type_name<int>() { return "an integer"; }
-template <> const char* type_name<std::uint64_t>() { return "a non-negative integer"; }
-template <> const char* type_name<double>() { return "a number"; }
-template <> const char* type_name<bool>() { return "true or false"; }
-template <> const char* type_name<std::string>() { return "a string"; }
-template <> const char* type_name<std::vector<int>>() { return "an integer or a list of integers"; }
+template <class T>
+std::string type_name() {
+  if constexpr (std::is_enum_v<T>) {
+    std::string s = "one of";
+    for (const auto& [value, name] : EnumTable<T>::values) s += fmt::format(" '{}'", name);
+    return s;
+  } else if constexpr (std::is_same_v<T, int>)
+    return "an integer";
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return "a non-negative integer";
+  else if constexpr (std::is_same_v<T, double>)
+    return "a number";
+  else if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (std::is_same_v<T, std::vector<int>>)
+    return "an integer or a list of integers";
+  else if constexpr (std::is_same_v<T, AutoCount>)
+    return "'auto' or an integer >= 1";
+  else if constexpr (std::is_same_v<T, AutoAmount>)
+    return "'auto' or a number >= 0";
+}
 
-template <class T> T convert(const YAML::Node& n) { return n.as<T>(); }
-template <> std::string convert<std::string>(const YAML::Node& n) {
+std::string scalar_of(const YAML::Node& n) {
   if (!n.IsScalar()) throw YAML::BadConversion(n.Mark());
   return n.as<std::string>();
 }
-template <> std::vector<int> convert<std::vector<int>>(const YAML::Node& n) {
-  if (n.IsScalar()) return {n.as<int>()};
-  return n.as<std::vector<int>>();
+
+template <class T>
+T convert(const YAML::Node& n) {
+  if constexpr (std::is_enum_v<T>) {
+    const std::string word = scalar_of(n);
+    for (const auto& [value, name] : EnumTable<T>::values)
+      if (word == name) return value;
+    throw YAML::BadConversion(n.Mark());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return scalar_of(n);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    if (n.IsScalar()) return {n.as<int>()};
+    return n.as<std::vector<int>>();
+  } else if constexpr (std::is_same_v<T, AutoCount>) {
+    if (scalar_of(n) == "auto") return AutoCount{};
+    const int v = n.as<int>();
+    if (v < 1) throw YAML::BadConversion(n.Mark());
+    return AutoCount{v};
+  } else if constexpr (std::is_same_v<T, AutoAmount>) {
+    if (scalar_of(n) == "auto") return AutoAmount{};
+    const double v = n.as<double>();
+    if (!(v >= 0)) throw YAML::BadConversion(n.Mark());
+    return AutoAmount{v};
+  } else {
+    return n.as<T>();
+  }
 }
 
 // The top-level section names, read off the schema so that no list is kept twice.
@@ -38,7 +76,9 @@ struct SectionNames {
   template <class T, class R = int>
   void operator()(const char*, T&, R = {}) {}
   template <class S>
-  void section(const char* key, S&) { names.push_back(key); }
+  void section(const char* key, S&) {
+    names.push_back(key);
+  }
 };
 
 std::vector<std::string> top_level_sections() {
@@ -76,7 +116,8 @@ class Loader {
     }
     if (rule) {
       std::string accepted = rule(field);
-      if (!accepted.empty()) fail(path, n, fmt::format("value '{}' is out of range; accepted: {}", YAML::Dump(n), accepted));
+      if (!accepted.empty())
+        fail(path, n, fmt::format("value '{}' is out of range; accepted: {}", YAML::Dump(n), accepted));
     }
   }
 
@@ -110,8 +151,9 @@ class Loader {
         std::string accepted;
         for (const auto& kk : known) accepted += (accepted.empty() ? "" : ", ") + kk;
         std::string path = prefix.empty() ? k : prefix + "." + k;
-        fail(path, kv.first, fmt::format("unknown key '{}'; accepted keys{}: {}", path,
-                                         prefix.empty() ? "" : " in '" + prefix + "'", accepted));
+        fail(path, kv.first,
+             fmt::format("unknown key '{}'; accepted keys{}: {}", path, prefix.empty() ? "" : " in '" + prefix + "'",
+                         accepted));
       }
     }
   }
@@ -132,21 +174,33 @@ class Loader {
   std::vector<std::string> keys_;
 };
 
-template <class T> std::string scalar_text(const T& v) {
-  if constexpr (std::is_same_v<T, std::string>) return v;
-  else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-  else if constexpr (std::is_same_v<T, double>) return fmt::format("{}", v);
+template <class T>
+std::string scalar_text(const T& v) {
+  if constexpr (std::is_enum_v<T>)
+    return name_of(v);
+  else if constexpr (std::is_same_v<T, AutoCount>)
+    return v.is_auto() ? "auto" : std::to_string(v.value);
+  else if constexpr (std::is_same_v<T, AutoAmount>)
+    return v.is_auto() ? "auto" : fmt::format("{}", v.value);
+  else if constexpr (std::is_same_v<T, std::string>)
+    return v;
+  else if constexpr (std::is_same_v<T, bool>)
+    return v ? "true" : "false";
+  else if constexpr (std::is_same_v<T, double>)
+    return fmt::format("{}", v);
   else if constexpr (std::is_same_v<T, std::vector<int>>) {
     std::string s = "[";
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
     return s + "]";
-  } else return std::to_string(v);
+  } else
+    return std::to_string(v);
 }
 
 class Emitter {
  public:
   explicit Emitter(YAML::Emitter& out) : out_(out) {}
-  template <class T> void operator()(const char* key, T& field, Rule<T> = {}) {
+  template <class T>
+  void operator()(const char* key, T& field, Rule<T> = {}) {
     out_ << YAML::Key << key << YAML::Value;
     if constexpr (std::is_same_v<T, std::vector<int>>) {
       out_ << YAML::Flow << YAML::BeginSeq;
@@ -156,11 +210,14 @@ class Emitter {
       out_ << YAML::DoubleQuoted << field;
     } else if constexpr (std::is_same_v<T, double>) {
       out_ << fmt::format("{}", field);
+    } else if constexpr (std::is_enum_v<T> || std::is_same_v<T, AutoCount> || std::is_same_v<T, AutoAmount>) {
+      out_ << scalar_text(field);
     } else {
       out_ << field;
     }
   }
-  template <class S> void section(const char* key, S& sub) {
+  template <class S>
+  void section(const char* key, S& sub) {
     out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
     describe(*this, sub);
     out_ << YAML::EndMap;
@@ -173,10 +230,12 @@ class Emitter {
 class Rows {
  public:
   std::vector<std::pair<std::string, std::string>> rows;
-  template <class T> void operator()(const char* key, T& field, Rule<T> = {}) {
+  template <class T>
+  void operator()(const char* key, T& field, Rule<T> = {}) {
     rows.emplace_back(prefix_ + key, scalar_text(field));
   }
-  template <class S> void section(const char* key, S& sub) {
+  template <class S>
+  void section(const char* key, S& sub) {
     std::string saved = prefix_;
     prefix_ += std::string(key) + ".";
     describe(*this, sub);
@@ -191,7 +250,8 @@ void apply_override(YAML::Node& root, const std::string& text, const std::string
                     std::map<std::string, std::string>& sources) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw ConfigError(fmt::format("{}: --set '{}' must have the form section.key=value (e.g. train.lr=5e-4)", source, text));
+    throw ConfigError(
+        fmt::format("{}: --set '{}' must have the form section.key=value (e.g. train.lr=5e-4)", source, text));
   std::string path = text.substr(0, eq);
   std::string value = text.substr(eq + 1);
   std::vector<std::string> parts;
@@ -205,7 +265,8 @@ void apply_override(YAML::Node& root, const std::string& text, const std::string
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = chain.back()[parts[i]];
-    if (!next || next.IsNull()) chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    if (!next || next.IsNull())
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
     else if (!next.IsMap())
       throw ConfigError(fmt::format("{}: --set '{}': '{}' is not a section", source, text, parts[i]));
     chain.push_back(chain.back()[parts[i]]);
@@ -222,8 +283,7 @@ void apply_override(YAML::Node& root, const std::string& text, const std::string
 
 }  // namespace
 
-Config load_config_text(const std::string& text, const std::string& source,
-                        const std::vector<std::string>& overrides) {
+Config load_config_text(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -238,16 +298,14 @@ Config load_config_text(const std::string& text, const std::string& source,
   // Cross-field checks.
   auto& m = config.model;
   if (static_cast<int>(m.modes.size()) != 1 && static_cast<int>(m.modes.size()) != m.dim)
-    throw ConfigError(fmt::format("{}: key 'model.modes': has {} entries but model.dim is {}; accepted: one value or {} values",
-                                  source, m.modes.size(), m.dim, m.dim));
+    throw ConfigError(
+        fmt::format("{}: key 'model.modes': has {} entries but model.dim is {}; accepted: one value or {} values",
+                    source, m.modes.size(), m.dim, m.dim));
   if (m.modes.size() == 1) m.modes.assign(m.dim, m.modes[0]);
   if (config.train.batch_size % config.train.grad_accum != 0)
-    throw ConfigError(fmt::format("{}: key 'train.grad_accum': {} does not divide train.batch_size {}; accepted: a divisor of the batch size",
-                                  source, config.train.grad_accum, config.train.batch_size));
-  if (config.parallel.update_per_bucket && config.parallel.shard_optimizer)
-    throw ConfigError(fmt::format("{}: key 'parallel.update_per_bucket': applies to the all-reduce path only (the sharded optimizer, "
-                                  "parallel.shard_optimizer, already updates as buckets arrive); accepted: false, or true with "
-                                  "parallel.shard_optimizer: false", source));
+    throw ConfigError(fmt::format(
+        "{}: key 'train.grad_accum': {} does not divide train.batch_size {}; accepted: a divisor of the batch size",
+        source, config.train.grad_accum, config.train.batch_size));
   return config;
 }
 

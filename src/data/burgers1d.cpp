@@ -11,7 +11,8 @@ torch::Tensor solve_burgers1d(const torch::Tensor& u0, double viscosity, double 
   const int64_t n = u0.size(-1);
   auto opts = u0.options();
   torch::Tensor k = 2.0 * M_PI * torch::fft::rfftfreq(n, 1.0 / static_cast<double>(n), opts);  // angular wavenumbers
-  torch::Tensor dealias = (torch::fft::rfftfreq(n, 1.0 / static_cast<double>(n), opts).abs() < n / 3.0).to(opts.dtype());
+  torch::Tensor dealias =
+      (torch::fft::rfftfreq(n, 1.0 / static_cast<double>(n), opts).abs() < n / 3.0).to(opts.dtype());
   torch::Tensor ik_half = torch::complex(torch::zeros_like(k), -0.5 * k) * dealias;  // -(i k / 2) with the 2/3 rule
 
   const double umax = std::max(u0.abs().max().item<double>(), 1e-12);

@@ -37,15 +37,18 @@ DatasetWriter::DatasetWriter(std::string dir, Manifest header, int num_shards, c
     level.levels.clear();
     for (size_t k = 1; k < manifest_.x_shape.size(); ++k)
       if (level.x_shape[k] < 2)
-        throw std::invalid_argument(fmt::format("datagen.levels: sub {} leaves {} point(s) of the {} along spatial dimension {} of {}; "
-                                                "accepted: levels that keep at least 2 points", sub, level.x_shape[k],
-                                                manifest_.x_shape[k], k, manifest_.name));
+        throw std::invalid_argument(
+            fmt::format("datagen.levels: sub {} leaves {} point(s) of the {} along spatial dimension {} of {}; "
+                        "accepted: levels that keep at least 2 points",
+                        sub, level.x_shape[k], manifest_.x_shape[k], k, manifest_.name));
     const std::string sub_dir = fmt::format("sub{}", sub);
-    level_writers_.push_back(std::make_unique<DatasetWriter>((std::filesystem::path(dir_) / sub_dir).string(), level, num_shards));
+    level_writers_.push_back(
+        std::make_unique<DatasetWriter>((std::filesystem::path(dir_) / sub_dir).string(), level, num_shards));
     manifest_.levels.push_back({sub, sub_dir});
   }
   if (manifest_.num_samples < num_shards_)
-    throw std::invalid_argument(fmt::format("{}: {} samples cannot fill {} shards", dir_, manifest_.num_samples, num_shards_));
+    throw std::invalid_argument(
+        fmt::format("{}: {} samples cannot fill {} shards", dir_, manifest_.num_samples, num_shards_));
   util::make_dirs(dir_);
   std::filesystem::remove(std::filesystem::path(dir_) / "manifest.json");  // incomplete until finish()
   for (int s = 0; s < num_shards_; ++s)
@@ -106,7 +109,8 @@ Manifest DatasetWriter::complete(const Manifest* parent) {
     current_.reset();
   }
   if (static_cast<int>(manifest_.shards.size()) != num_shards_)
-    throw std::logic_error(fmt::format("{}: finished after {} of {} shards", dir_, manifest_.shards.size(), num_shards_));
+    throw std::logic_error(
+        fmt::format("{}: finished after {} of {} shards", dir_, manifest_.shards.size(), num_shards_));
   for (auto& s : manifest_.shards) s.crc32 = util::file_crc32((std::filesystem::path(dir_) / s.file).string());
   auto finalize = [](const std::vector<double>& sum, const std::vector<double>& sq, double n, FieldStats& out) {
     out.mean.clear(), out.std.clear();
@@ -134,7 +138,8 @@ Dataset::Dataset(std::string dir, int sub, bool verify_checksums, int64_t limit,
   size_ = manifest_.num_samples;
   if (limit > 0) {
     if (limit > size_)
-      throw std::runtime_error(fmt::format("{}: {} samples asked for (data.n_train/n_test) but the dataset holds {}", dir_, limit, size_));
+      throw std::runtime_error(
+          fmt::format("{}: {} samples asked for (data.n_train/n_test) but the dataset holds {}", dir_, limit, size_));
     size_ = limit;
   }
   int64_t start = 0;
@@ -155,30 +160,37 @@ void Dataset::select_level() {
   if (!best) return;
   const std::string level_dir = (std::filesystem::path(dir_) / best->dir).string();
   Manifest level = Manifest::load(level_dir);
-  const auto want_x = subsampled_shape(manifest_.x_shape, best->sub), want_y = subsampled_shape(manifest_.y_shape, best->sub);
+  const auto want_x = subsampled_shape(manifest_.x_shape, best->sub),
+             want_y = subsampled_shape(manifest_.y_shape, best->sub);
   const int want_stored_sub = manifest_.stored_sub * best->sub;
-  if (level.num_samples != manifest_.num_samples || level.stored_sub != want_stored_sub || level.x_shape != want_x || level.y_shape != want_y)
+  if (level.num_samples != manifest_.num_samples || level.stored_sub != want_stored_sub || level.x_shape != want_x ||
+      level.y_shape != want_y)
     throw std::runtime_error(fmt::format(
-        "{}/manifest.json: stored level (sub {}) does not match {}/manifest.json: {} samples x [{}] y [{}] stored_sub {}, "
+        "{}/manifest.json: stored level (sub {}) does not match {}/manifest.json: {} samples x [{}] y [{}] stored_sub "
+        "{}, "
         "expected {} samples x [{}] y [{}] stored_sub {}; regenerate the dataset or set data.stored_levels: false",
-        level_dir, best->sub, dir_, level.num_samples, fmt::join(level.x_shape, ","), fmt::join(level.y_shape, ","), level.stored_sub,
-        manifest_.num_samples, fmt::join(want_x, ","), fmt::join(want_y, ","), want_stored_sub));
+        level_dir, best->sub, dir_, level.num_samples, fmt::join(level.x_shape, ","), fmt::join(level.y_shape, ","),
+        level.stored_sub, manifest_.num_samples, fmt::join(want_x, ","), fmt::join(want_y, ","), want_stored_sub));
   read_sub_ = sub_ / best->sub;
   dir_ = level_dir;
   manifest_ = std::move(level);
 }
 
-std::string Dataset::shard_path(size_t s) const { return (std::filesystem::path(dir_) / manifest_.shards[s].file).string(); }
+std::string Dataset::shard_path(size_t s) const {
+  return (std::filesystem::path(dir_) / manifest_.shards[s].file).string();
+}
 
 size_t Dataset::shard_of(int64_t index) const {
-  if (index < 0 || index >= size_) throw std::out_of_range(fmt::format("{}: sample {} out of range [0, {})", dir_, index, size_));
+  if (index < 0 || index >= size_)
+    throw std::out_of_range(fmt::format("{}: sample {} out of range [0, {})", dir_, index, size_));
   return std::upper_bound(shard_start_.begin(), shard_start_.end(), index) - shard_start_.begin() - 1;
 }
 
 void Dataset::check_crc(size_t s, const std::string& crc) const {
   if (crc != manifest_.shards[s].crc32)
-    throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
-                                         shard_path(s), crc, manifest_.shards[s].crc32));
+    throw std::runtime_error(fmt::format(
+        "{}: checksum mismatch (crc32 {} on disk, {} in manifest.json): the file is corrupted or was replaced",
+        shard_path(s), crc, manifest_.shards[s].crc32));
 }
 
 void Dataset::open_shard(size_t s, bool verified) {
@@ -187,10 +199,11 @@ void Dataset::open_shard(size_t s, bool verified) {
   if (verify_ && !verified) check_crc(s, util::file_crc32(path));
   auto reader = std::make_unique<ShardReader>(path);
   if (reader->num_samples() != info.num_samples)
-    throw std::runtime_error(fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
+    throw std::runtime_error(
+        fmt::format("{}: holds {} samples, manifest.json says {}", path, reader->num_samples(), info.num_samples));
   if (reader->shape("x") != manifest_.x_shape || reader->shape("y") != manifest_.y_shape)
-    throw std::runtime_error(fmt::format("{}: sample shapes x [{}] y [{}] differ from manifest.json's x [{}] y [{}]", path,
-                                         fmt::join(reader->shape("x"), ","), fmt::join(reader->shape("y"), ","),
+    throw std::runtime_error(fmt::format("{}: sample shapes x [{}] y [{}] differ from manifest.json's x [{}] y [{}]",
+                                         path, fmt::join(reader->shape("x"), ","), fmt::join(reader->shape("y"), ","),
                                          fmt::join(manifest_.x_shape, ","), fmt::join(manifest_.y_shape, ",")));
   readers_[s] = std::move(reader);
 }
@@ -223,7 +236,8 @@ void Dataset::will_need(int64_t index) {
 }
 
 void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
-  if (!x_out.is_contiguous() || !y_out.is_contiguous() || x_out.scalar_type() != torch::kFloat32 || y_out.scalar_type() != torch::kFloat32)
+  if (!x_out.is_contiguous() || !y_out.is_contiguous() || x_out.scalar_type() != torch::kFloat32 ||
+      y_out.scalar_type() != torch::kFloat32)
     throw std::logic_error("Dataset::read: output tensors must be contiguous float32");
   const size_t s = shard_of(index);
   int64_t local = index - shard_start_[s];
@@ -237,7 +251,8 @@ void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
     for (int64_t i = 0, n = t->numel(); i < n; ++i) acc += p[i] - p[i];
     if (acc != 0.f)  // NaN compares unequal too
       throw std::runtime_error(fmt::format("{}: /{} sample {} (dataset sample {}) contains NaN or Inf",
-                                           (std::filesystem::path(dir_) / manifest_.shards[s].file).string(), name, local, index));
+                                           (std::filesystem::path(dir_) / manifest_.shards[s].file).string(), name,
+                                           local, index));
   }
 }
 

@@ -56,9 +56,11 @@ GeneratedDatasets generate_datasets(const config::DatagenConfig& c, torch::Devic
   if (c.check_refinement > 0) {
     const int64_t k = std::min(c.check_refinement, c.n_train);
     double diff = gen->refinement_difference(k, sample_seed(c.seed, kTrainStream, 0), device);
-    util::info("datagen {}: first {} training sample(s) re-solved on a twice finer grid: relative L2 difference {:.3e}",
-               c.pde, k, diff);
-    extra["refinement_check"] = {{"samples", k}, {"relative_l2_difference", diff}};
+    util::info(
+        "datagen {}: first {} training sample(s) re-solved on a {} times finer grid: relative L2 difference {:.3e}",
+        c.pde, k, gen->refinement_factor(), diff);
+    extra["refinement_check"] = {
+        {"samples", k}, {"factor", gen->refinement_factor()}, {"relative_l2_difference", diff}};
   }
   GeneratedDatasets result;
   result.train_dir = out + "-train";

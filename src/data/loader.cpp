@@ -57,7 +57,8 @@ void DataLoader::run(int64_t first_epoch, int64_t end_epoch) {
       size_t hinted = 0, consumed = 0;  // readahead window over `flat`
       for (int64_t step = 0; step < steps; ++step) {
         auto idx = order[step];
-        for (const size_t until = std::min(flat.size(), consumed + static_cast<size_t>(readahead_)); hinted < until; ++hinted)
+        for (const size_t until = std::min(flat.size(), consumed + static_cast<size_t>(readahead_)); hinted < until;
+             ++hinted)
           dataset_.will_need(flat[hinted]);
         consumed += idx.size();
         Batch b;

@@ -73,10 +73,11 @@ torch::Tensor solve_navier_stokes2d(const torch::Tensor& w0, const torch::Tensor
     explicit_rhs(w_hat, &speed);
     st.max_speed = std::max(st.max_speed, speed);
     const double dt_cfl = speed > 0 ? p.cfl * dx / speed : p.dt_max;
-    const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.interval / std::min(p.dt_max, dt_cfl))));
+    const int64_t steps =
+        std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.interval / std::min(p.dt_max, dt_cfl))));
     const double dt = p.interval / static_cast<double>(steps);
     st.min_dt = std::min(st.min_dt, dt);
-    torch::Tensor lhs = 1.0 / (1.0 + 0.5 * dt * p.viscosity * sp.k2);   // Crank-Nicolson
+    torch::Tensor lhs = 1.0 / (1.0 + 0.5 * dt * p.viscosity * sp.k2);  // Crank-Nicolson
     torch::Tensor rhs_diag = 1.0 - 0.5 * dt * p.viscosity * sp.k2;
     lhs.index_put_({0, 0}, 1.0);
     rhs_diag.index_put_({0, 0}, 1.0);
@@ -102,7 +103,8 @@ torch::Tensor spectral_upsample_2d(const torch::Tensor& w, int64_t factor) {
   torch::Tensor big = torch::zeros(shape, w_hat.options());
   const int64_t half = n / 2;  // keep |kx| < n/2 and ky < n/2: the Nyquist lines are dropped (zero for smooth fields)
   big.index_put_({"...", Slice(0, half), Slice(0, half)}, w_hat.index({"...", Slice(0, half), Slice(0, half)}));
-  big.index_put_({"...", Slice(m - half + 1, m), Slice(0, half)}, w_hat.index({"...", Slice(n - half + 1, n), Slice(0, half)}));
+  big.index_put_({"...", Slice(m - half + 1, m), Slice(0, half)},
+                 w_hat.index({"...", Slice(n - half + 1, n), Slice(0, half)}));
   const double scale = static_cast<double>(m * m) / static_cast<double>(n * n);
   return torch::fft::irfft2(big * scale, {m, m});
 }

@@ -10,8 +10,14 @@
 
 namespace fourmi::data {
 
-Sampler::Sampler(int64_t num_samples, int64_t global_batch, int data_rank, int data_ranks, std::uint64_t seed, bool shuffle)
-    : n_(num_samples), global_batch_(global_batch), rank_(data_rank), data_ranks_(data_ranks), seed_(seed), shuffle_(shuffle) {
+Sampler::Sampler(int64_t num_samples, int64_t global_batch, int data_rank, int data_ranks, std::uint64_t seed,
+                 bool shuffle)
+    : n_(num_samples),
+      global_batch_(global_batch),
+      rank_(data_rank),
+      data_ranks_(data_ranks),
+      seed_(seed),
+      shuffle_(shuffle) {
   if (n_ <= 0 || global_batch_ <= 0 || data_ranks_ <= 0 || rank_ < 0 || rank_ >= data_ranks_)
     throw std::invalid_argument("Sampler: needs samples > 0, batch > 0 and 0 <= rank < ranks");
 }

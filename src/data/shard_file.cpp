@@ -25,7 +25,8 @@ std::vector<hsize_t> to_hsize(int64_t n, const std::vector<int64_t>& shape) {
   return d;
 }
 
-hid_t create_field(hid_t file, const char* name, int64_t n, const std::vector<int64_t>& shape, const std::string& path) {
+hid_t create_field(hid_t file, const char* name, int64_t n, const std::vector<int64_t>& shape,
+                   const std::string& path) {
   auto dims = to_hsize(n, shape);
   hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
@@ -44,7 +45,8 @@ std::vector<int64_t> field_shape(hid_t ds, const std::string& path, const char* 
   int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 2 || rank > 5) {
     H5Sclose(space);
-    throw std::runtime_error(fmt::format("{}: dataset /{} has rank {}; accepted: [N, C, n_1..n_d] with d in 1..3", path, name, rank));
+    throw std::runtime_error(
+        fmt::format("{}: dataset /{} has rank {}; accepted: [N, C, n_1..n_d] with d in 1..3", path, name, rank));
   }
   std::vector<hsize_t> dims(rank);
   H5Sget_simple_extent_dims(space, dims.data(), nullptr);
@@ -64,7 +66,8 @@ bool whole_sample_raw_chunks(hid_t ds, const std::vector<int64_t>& shape) {
   bool ok = H5Pget_layout(plist) == H5D_CHUNKED && H5Pget_nfilters(plist) == 0;
   if (ok) {
     std::vector<hsize_t> chunk(shape.size() + 1);
-    ok = H5Pget_chunk(plist, static_cast<int>(chunk.size()), chunk.data()) == static_cast<int>(chunk.size()) && chunk[0] == 1;
+    ok = H5Pget_chunk(plist, static_cast<int>(chunk.size()), chunk.data()) == static_cast<int>(chunk.size()) &&
+         chunk[0] == 1;
     for (size_t k = 0; ok && k < shape.size(); ++k) ok = chunk[k + 1] == static_cast<hsize_t>(shape[k]);
   }
   H5Pclose(plist);
@@ -82,7 +85,8 @@ std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& shape, int sub
   return out;
 }
 
-ShardWriter::ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape, std::vector<int64_t> y_shape)
+ShardWriter::ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape,
+                         std::vector<int64_t> y_shape)
     : path_(std::move(path)), tmp_path_(path_ + ".tmp"), num_samples_(num_samples) {
   file_ = H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot create HDF5 file", tmp_path_));
@@ -113,7 +117,9 @@ void ShardWriter::write(hid_t ds, const torch::Tensor& t, const char* name) {
   herr_t rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, c.data_ptr<float>());
   H5Sclose(mspace);
   H5Sclose(fspace);
-  if (rc < 0) throw std::runtime_error(fmt::format("{}: writing /{} samples {}..{} failed (disk full?)", tmp_path_, name, written_, written_ + c.size(0)));
+  if (rc < 0)
+    throw std::runtime_error(fmt::format("{}: writing /{} samples {}..{} failed (disk full?)", tmp_path_, name,
+                                         written_, written_ + c.size(0)));
 }
 
 void ShardWriter::append(const torch::Tensor& x, const torch::Tensor& y) {
@@ -137,10 +143,13 @@ void ShardWriter::close() {
 
 ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot open as HDF5 (missing, truncated or not HDF5)", path_));
+  if (file_ < 0)
+    throw std::runtime_error(fmt::format("{}: cannot open as HDF5 (missing, truncated or not HDF5)", path_));
   x_ = H5Dopen2(file_, "x", H5P_DEFAULT);
   y_ = H5Dopen2(file_, "y", H5P_DEFAULT);
-  if (x_ < 0 || y_ < 0) throw std::runtime_error(fmt::format("{}: missing dataset /{}; a shard holds /x and /y", path_, x_ < 0 ? "x" : "y"));
+  if (x_ < 0 || y_ < 0)
+    throw std::runtime_error(
+        fmt::format("{}: missing dataset /{}; a shard holds /x and /y", path_, x_ < 0 ? "x" : "y"));
   int64_t nx = 0, ny = 0;
   x_shape_ = field_shape(x_, path_, "x", &nx);
   y_shape_ = field_shape(y_, path_, "y", &ny);
@@ -205,7 +214,9 @@ void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor&
     H5Sclose(mspace);
     H5Sclose(fspace);
   }
-  if (rc < 0) throw std::runtime_error(fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
+  if (rc < 0)
+    throw std::runtime_error(
+        fmt::format("{}: reading /{} sample {} failed (truncated or corrupted file)", path_, field, index));
   if (sub != 1) subsample_into(scratch.data(), shape, sub, out.data_ptr<float>());
 }
 

@@ -33,8 +33,8 @@ __device__ __forceinline__ float2 load(const float2* p, bool conj) {
 // src[r * s_r + c * s_c], extent nr x nc) through store(r, c, value), kThreads threads reading
 // along whichever index is contiguous; values past the extent are staged as zeros.
 template <int kRows, int kCols, int kThreads, class Store>
-__device__ __forceinline__ void stage_tile(const float2* src, int64_t s_r, int64_t s_c, int64_t r0, int64_t c0, int64_t nr,
-                                           int64_t nc, bool conj, int tid, Store store) {
+__device__ __forceinline__ void stage_tile(const float2* src, int64_t s_r, int64_t s_c, int64_t r0, int64_t c0,
+                                           int64_t nr, int64_t nc, bool conj, int tid, Store store) {
   const bool along_c = s_c == 1;
   for (int e = tid; e < kRows * kCols; e += kThreads) {
     const int r = along_c ? e / kCols : e % kRows;
@@ -47,7 +47,8 @@ __device__ __forceinline__ void stage_tile(const float2* src, int64_t s_r, int64
 // kThreadsN x kThreadsM threads; each computes kRowsPerThread x kColsPerThread outputs.
 template <int kThreadsN, int kColsPerThread, int kThreadsM, int kRowsPerThread>
 __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedComplexGemm g) {
-  constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread, kThreads = kThreadsN * kThreadsM;
+  constexpr int kTileN = kThreadsN * kColsPerThread, kTileM = kThreadsM * kRowsPerThread,
+                kThreads = kThreadsN * kThreadsM;
   __shared__ float2 tile_a[kTileM][kChunkK + 1];
   __shared__ float2 tile_b[kChunkK][kTileN + 1];
   const auto* a = static_cast<const float2*>(g.a);
@@ -108,7 +109,6 @@ __global__ void __launch_bounds__(kThreadsN* kThreadsM) batched_cgemm(BatchedCom
       if (r < rows && col_live[j]) c_t[(m0 + r) * g.n + n_base + tx + j * kThreadsN] = acc[r][j];
 }
 
-
 // TF32 tensor-core path: one block of 4 warps computes a 16 x 64 tile of C, each warp a 16 x 16
 // tile, as Cr = Ar Br - Ai Bi and Ci = Ar Bi + Ai Br with wmma m16n16k8 (TF32 inputs, fp32
 // accumulation). Chunks of 32 along k are staged in shared memory as separate real and imaginary
@@ -132,14 +132,16 @@ __global__ void __launch_bounds__(kWmmaThreads) batched_cgemm_tf32(BatchedComple
   wmma::fill_fragment(acc_re, 0.f);
   wmma::fill_fragment(acc_im, 0.f);
   for (int64_t k0 = 0; k0 < g.k; k0 += kWmmaK) {
-    stage_tile<kWmmaM, kWmmaK, kWmmaThreads>(a_t, g.a_m, g.a_k, m_base, k0, g.m, g.k, g.conj_a, tid, [&](int r, int c, float2 v) {
-      a_re[r * lda + c] = v.x;
-      a_im[r * lda + c] = v.y;
-    });
-    stage_tile<kWmmaK, kWmmaN, kWmmaThreads>(b_t, g.b_k, g.b_n, k0, n_base, g.k, g.n, g.conj_b, tid, [&](int r, int c, float2 v) {
-      b_re[r * ldb + c] = v.x;
-      b_im[r * ldb + c] = v.y;
-    });
+    stage_tile<kWmmaM, kWmmaK, kWmmaThreads>(a_t, g.a_m, g.a_k, m_base, k0, g.m, g.k, g.conj_a, tid,
+                                             [&](int r, int c, float2 v) {
+                                               a_re[r * lda + c] = v.x;
+                                               a_im[r * lda + c] = v.y;
+                                             });
+    stage_tile<kWmmaK, kWmmaN, kWmmaThreads>(b_t, g.b_k, g.b_n, k0, n_base, g.k, g.n, g.conj_b, tid,
+                                             [&](int r, int c, float2 v) {
+                                               b_re[r * ldb + c] = v.x;
+                                               b_im[r * ldb + c] = v.y;
+                                             });
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < kWmmaK; kk += 8) {
@@ -209,9 +211,10 @@ void launch(const BatchedComplexGemm& g, cudaStream_t stream) {
 }  // namespace
 
 const char* complex_gemm_variant_name(int variant) {
-  static const char* names[kComplexGemmVariants] = {"32x2 by 4x4 (16x64 tile, 128 threads)", "16x4 by 4x4 (16x64 tile, 64 threads)",
-                                                    "32x2 by 2x8 (16x64 tile, 64 threads)", "16x4 by 2x8 (16x64 tile, 32 threads)",
-                                                    "32x2 by 8x4 (32x64 tile, 256 threads)", "64x1 by 4x4 (16x64 tile, 256 threads)"};
+  static const char* names[kComplexGemmVariants] = {
+      "32x2 by 4x4 (16x64 tile, 128 threads)", "16x4 by 4x4 (16x64 tile, 64 threads)",
+      "32x2 by 2x8 (16x64 tile, 64 threads)",  "16x4 by 2x8 (16x64 tile, 32 threads)",
+      "32x2 by 8x4 (32x64 tile, 256 threads)", "64x1 by 4x4 (16x64 tile, 256 threads)"};
   return variant >= 0 && variant < kComplexGemmVariants ? names[variant] : "unknown";
 }
 
@@ -222,17 +225,31 @@ void batched_complex_gemm(const BatchedComplexGemm& g, void* stream_ptr) {
     launch_tf32(g, stream);
   } else {
     switch (g.variant) {
-    case 0: launch<32, 2, 4, 4>(g, stream); break;
-    case 1: launch<16, 4, 4, 4>(g, stream); break;
-    case 2: launch<32, 2, 2, 8>(g, stream); break;
-    case 3: launch<16, 4, 2, 8>(g, stream); break;
-    case 4: launch<32, 2, 8, 4>(g, stream); break;
-    case 5: launch<64, 1, 4, 4>(g, stream); break;
-    default: throw std::invalid_argument("batched_complex_gemm: unknown variant " + std::to_string(g.variant));
+      case 0:
+        launch<32, 2, 4, 4>(g, stream);
+        break;
+      case 1:
+        launch<16, 4, 4, 4>(g, stream);
+        break;
+      case 2:
+        launch<32, 2, 2, 8>(g, stream);
+        break;
+      case 3:
+        launch<16, 4, 2, 8>(g, stream);
+        break;
+      case 4:
+        launch<32, 2, 8, 4>(g, stream);
+        break;
+      case 5:
+        launch<64, 1, 4, 4>(g, stream);
+        break;
+      default:
+        throw std::invalid_argument("batched_complex_gemm: unknown variant " + std::to_string(g.variant));
     }
   }
   cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string("batched_complex_gemm: launch failed: ") + cudaGetErrorString(err));
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("batched_complex_gemm: launch failed: ") + cudaGetErrorString(err));
 }
 
 }  // namespace fourmi::kernels

@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
-#include "fourmi/profile/profiler.h"
+#include "fourmi/profile/op_recorder.h"
 
 namespace fourmi::models {
 
@@ -15,8 +15,9 @@ FNOImpl::FNOImpl(const config::ModelConfig& config, ModeGroup group) : config_(c
   const int lifted_in = config_.in_channels + (config_.grid_embedding ? d : 0);
   lift_ = register_module("lift", PointwiseLinear(lifted_in, config_.width));
   for (int l = 0; l < config_.layers; ++l) {
-    spectral_.push_back(register_module(fmt::format("spectral{}", l),
-                                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes, group_})));
+    spectral_.push_back(
+        register_module(fmt::format("spectral{}", l),
+                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes, group_})));
     skip_.push_back(register_module(fmt::format("skip{}", l), PointwiseLinear(config_.width, config_.width)));
   }
   project_hidden_ = register_module("project_hidden", PointwiseLinear(config_.width, config_.projection_width));
@@ -46,8 +47,10 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   torch::Tensor x = config_.grid_embedding ? add_grid(input) : input;
   auto points = [](const torch::Tensor& t) { return t.numel() / (t.size(0) * t.size(1)) * t.size(0); };
   enter_stage(0);
-  x = profile::profiled("lift", "linear", [&] { return profile::pointwise_linear_cost(points(x), x.size(1), config_.width, false); },
-                        x, [&](const torch::Tensor& in) { return lift_->forward(in); });
+  x = profile::run_op(
+      recorder_, "lift", "linear",
+      [&] { return profile::pointwise_linear_cost(points(x), x.size(1), config_.width, false); }, x,
+      [&](const torch::Tensor& in) { return lift_->forward(in); });
   std::vector<int64_t> pad;  // F.pad order: last dim first, (left, right) pairs
   std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
   if (config_.padding > 0) {
@@ -58,28 +61,33 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
     x = torch::constant_pad_nd(x, pad, 0.0);
   }
   for (int l = 0; l < config_.layers; ++l) {
-    profile::LayerScope scope(l);
+    profile::LayerScope scope(recorder_, l);
     torch::Tensor spectral = spectral_[l]->forward(x);  // enters stage 1 + 2l after its FFT
     enter_stage(2 + 2 * l);
-    x = profile::profiled("skip_add", "linear",
-                          [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.width, true); }, x,
-                          [&](const torch::Tensor& in) { return skip_[l]->forward_add(in, spectral); });
+    x = profile::run_op(
+        recorder_, "skip_add", "linear",
+        [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.width, true); }, x,
+        [&](const torch::Tensor& in) { return skip_[l]->forward_add(in, spectral); });
     if (l + 1 < config_.layers)
-      x = profile::profiled("gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
-                            [](const torch::Tensor& in) { return torch::gelu(in); });
+      x = profile::run_op(
+          recorder_, "gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
+          [](const torch::Tensor& in) { return torch::gelu(in); });
   }
   if (config_.padding > 0) {
     for (int k = 0; k < d; ++k) x = x.narrow(2 + k, 0, spatial[k]);
   }
   enter_stage(2 * config_.layers + 1);
-  x = profile::profiled("project_hidden", "linear",
-                        [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.projection_width, false); }, x,
-                        [&](const torch::Tensor& in) { return project_hidden_->forward(in); });
-  x = profile::profiled("project_gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
-                        [](const torch::Tensor& in) { return torch::gelu(in); });
-  return profile::profiled("project_out", "linear",
-                           [&] { return profile::pointwise_linear_cost(points(x), config_.projection_width, config_.out_channels, false); },
-                           x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
+  x = profile::run_op(
+      recorder_, "project_hidden", "linear",
+      [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.projection_width, false); }, x,
+      [&](const torch::Tensor& in) { return project_hidden_->forward(in); });
+  x = profile::run_op(
+      recorder_, "project_gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
+      [](const torch::Tensor& in) { return torch::gelu(in); });
+  return profile::run_op(
+      recorder_, "project_out", "linear",
+      [&] { return profile::pointwise_linear_cost(points(x), config_.projection_width, config_.out_channels, false); },
+      x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
 }
 
 std::map<std::string, ModeBlock> FNOImpl::mode_partitioned() const {
@@ -95,6 +103,15 @@ void FNOImpl::set_stage_hook(std::function<void(int)> hook) {
     if (stage_hook_) before_mix = [this, l] { enter_stage(1 + 2 * static_cast<int>(l)); };
     spectral_[l]->set_before_mix(std::move(before_mix));
   }
+}
+
+void FNOImpl::set_recorder(profile::OpRecorder* recorder) {
+  recorder_ = recorder;
+  for (auto& layer : spectral_) layer->set_recorder(recorder);
+}
+
+void FNOImpl::set_mix_impl(MixImpl impl) {
+  for (auto& layer : spectral_) layer->set_mix_impl(impl);
 }
 
 void FNOImpl::set_weight_grad_into(std::function<torch::Tensor(const torch::Tensor& weight)> into) {

@@ -15,7 +15,6 @@
 namespace fourmi::models {
 namespace {
 
-std::atomic<bool> g_use_kernel{false};
 // The kernel runs the products with the batch as rows (x·w, dy·w^H), the ones cuBLAS pads (16 rows
 // in 32-row tiles). The weight gradient x^H·dy has Cin rows, which cuBLAS tiles without padding
 // (1.05x the useful flops, bench/results/ncu_gemm_flops.json) and runs faster than the kernel, so
@@ -26,12 +25,26 @@ constexpr int kFp32Variant = 5;
 
 #ifdef FOURMI_HAVE_CUDA_KERNELS
 // C = A · opB(B) per batch entry; A [batch, m, k] and B contiguous complex64, B with the given layout.
-torch::Tensor complex_gemm(const torch::Tensor& a, const torch::Tensor& b, int64_t b_k, int64_t b_n, bool conj_b, int64_t m,
-                           int64_t n, int64_t k) {
+torch::Tensor complex_gemm(const torch::Tensor& a, const torch::Tensor& b, int64_t b_k, int64_t b_n, bool conj_b,
+                           int64_t m, int64_t n, int64_t k) {
   const int64_t batch = a.size(0);
   torch::Tensor c = torch::empty({batch, m, n}, a.options());
-  kernels::BatchedComplexGemm g{batch,        m, n,   k,  a.data_ptr(), a.numel() / std::max<int64_t>(batch, 1), k, 1, false,
-                                b.data_ptr(), b.numel() / std::max<int64_t>(batch, 1), b_k, b_n, conj_b, c.data_ptr(), kFp32Variant,
+  kernels::BatchedComplexGemm g{batch,
+                                m,
+                                n,
+                                k,
+                                a.data_ptr(),
+                                a.numel() / std::max<int64_t>(batch, 1),
+                                k,
+                                1,
+                                false,
+                                b.data_ptr(),
+                                b.numel() / std::max<int64_t>(batch, 1),
+                                b_k,
+                                b_n,
+                                conj_b,
+                                c.data_ptr(),
+                                kFp32Variant,
                                 /*tf32=*/at::globalContext().allowTF32CuBLAS()};
   c10::cuda::CUDAGuard guard(a.device());
   kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream(a.device().index()).stream());
@@ -47,13 +60,15 @@ struct DestinationHolder : torch::CustomClassHolder {
 };
 
 // dw = x^H · dout, computed into `into` when the caller gave a destination.
-torch::Tensor weight_gradient(const torch::Tensor& x, const torch::Tensor& go, const torch::Tensor& w_real, const torch::Tensor& into) {
+torch::Tensor weight_gradient(const torch::Tensor& x, const torch::Tensor& go, const torch::Tensor& w_real,
+                              const torch::Tensor& into) {
   torch::Tensor xh = x.conj().transpose(1, 2);
   if (!into.defined()) return torch::view_as_real(torch::bmm(xh, go).resolve_conj());
-  if (into.sizes() != w_real.sizes() || into.scalar_type() != torch::kFloat32 || into.device() != w_real.device() || !into.is_contiguous() ||
-      into.storage_offset() % 2 != 0)
-    throw std::invalid_argument("mode_mix: the weight gradient's destination must be a contiguous float32 tensor shaped like the weight, "
-                                "on its device, at an even element offset");
+  if (into.sizes() != w_real.sizes() || into.scalar_type() != torch::kFloat32 || into.device() != w_real.device() ||
+      !into.is_contiguous() || into.storage_offset() % 2 != 0)
+    throw std::invalid_argument(
+        "mode_mix: the weight gradient's destination must be a contiguous float32 tensor shaped like the weight, "
+        "on its device, at an even element offset");
   torch::Tensor out = torch::view_as_complex(into);
   at::bmm_out(out, xh, go);
   return into;
@@ -62,18 +77,20 @@ torch::Tensor weight_gradient(const torch::Tensor& x, const torch::Tensor& go, c
 // out[t] = x[t] · w[t]; x [T, B, Cin] complex64, w_real [T, Cin, Cout, 2] float32. `kernel`: fourmi's
 // kernel for the product and the input gradient (CUDA builds only), else torch::bmm.
 struct ModeMix : public torch::autograd::Function<ModeMix> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w_real, bool kernel,
-                               const GradDestination& weight_grad_into) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& w_real, bool kernel, const GradDestination& weight_grad_into) {
     torch::Tensor xc = x.contiguous(), wc = torch::view_as_complex(w_real.contiguous());
     ctx->save_for_backward({xc, w_real});
     ctx->saved_data["kernel"] = kernel;
-    if (weight_grad_into) ctx->saved_data["into"] = c10::IValue::make_capsule(c10::make_intrusive<DestinationHolder>(weight_grad_into));
+    if (weight_grad_into)
+      ctx->saved_data["into"] = c10::IValue::make_capsule(c10::make_intrusive<DestinationHolder>(weight_grad_into));
 #ifdef FOURMI_HAVE_CUDA_KERNELS
     if (kernel) return complex_gemm(xc, wc, wc.size(2), 1, false, xc.size(1), wc.size(2), xc.size(2));
 #endif
     return torch::bmm(xc, wc);
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     torch::Tensor w = torch::view_as_complex(saved[1].contiguous());
@@ -81,7 +98,8 @@ struct ModeMix : public torch::autograd::Function<ModeMix> {
     torch::Tensor dx, dw;
     if (ctx->needs_input_grad(0)) {  // dx[t] = go[t] · w[t]^H
 #ifdef FOURMI_HAVE_CUDA_KERNELS
-      if (ctx->saved_data["kernel"].toBool()) dx = complex_gemm(go, w, 1, w.size(2), true, x.size(1), x.size(2), w.size(2));
+      if (ctx->saved_data["kernel"].toBool())
+        dx = complex_gemm(go, w, 1, w.size(2), true, x.size(1), x.size(2), w.size(2));
 #endif
       if (!dx.defined()) dx = torch::bmm(go, w.transpose(1, 2).conj()).resolve_conj();
     }
@@ -97,19 +115,20 @@ struct ModeMix : public torch::autograd::Function<ModeMix> {
 
 }  // namespace
 
-void set_mode_mix_kernel(bool on) { g_use_kernel.store(on); }
-
-bool mode_mix_uses_kernel(const torch::Device& device) {
+bool mode_mix_uses_kernel(const torch::Device& device, MixImpl impl) {
 #ifdef FOURMI_HAVE_CUDA_KERNELS
-  return device.is_cuda() && g_use_kernel.load();
+  return device.is_cuda() && impl == MixImpl::kKernel;
 #else
   (void)device;
+  (void)impl;
   return false;
 #endif
 }
 
-torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real, const GradDestination& weight_grad_into) {
-  const bool kernel = mode_mix_uses_kernel(x.device()) && x.scalar_type() == torch::kComplexFloat && weight_real.scalar_type() == torch::kFloat32;
+torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real,
+                       const GradDestination& weight_grad_into, MixImpl impl) {
+  const bool kernel = mode_mix_uses_kernel(x.device(), impl) && x.scalar_type() == torch::kComplexFloat &&
+                      weight_real.scalar_type() == torch::kFloat32;
   return ModeMix::apply(x, weight_real, kernel, weight_grad_into);
 }
 

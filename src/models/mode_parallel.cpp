@@ -17,7 +17,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // All-gathers [count, ...] blocks padded to [padded, ...] and returns the [total, ...] concatenation.
-torch::Tensor all_gather_blocks(const torch::Tensor& own, dist::Communicator& comm, const ModeBlock& mine) {
+torch::Tensor all_gather_blocks(const torch::Tensor& own, distributed::Communicator& comm, const ModeBlock& mine) {
   std::vector<int64_t> shape = own.sizes().vec();
   shape[0] = mine.padded;
   torch::Tensor padded = torch::zeros(shape, own.options());
@@ -39,17 +39,18 @@ struct BlockInfo {
     ctx->saved_data["total"] = b.total;
     ctx->saved_data["padded"] = b.padded;
   }
-  static std::pair<dist::Communicator*, ModeBlock> load(AutogradContext* ctx) {
+  static std::pair<distributed::Communicator*, ModeBlock> load(AutogradContext* ctx) {
     ModeBlock b{ctx->saved_data["start"].toInt(), ctx->saved_data["count"].toInt(), ctx->saved_data["total"].toInt(),
                 ctx->saved_data["padded"].toInt()};
-    return {reinterpret_cast<dist::Communicator*>(ctx->saved_data["comm"].toInt()), b};
+    return {reinterpret_cast<distributed::Communicator*>(ctx->saved_data["comm"].toInt()), b};
   }
 };
 
 struct TakeOwnModes : public torch::autograd::Function<TakeOwnModes> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& all, int64_t comm, int64_t start, int64_t count,
-                               int64_t total, int64_t padded) {
-    BlockInfo::save(ctx, ModeGroup{reinterpret_cast<dist::Communicator*>(comm)}, ModeBlock{start, count, total, padded});
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& all, int64_t comm, int64_t start,
+                               int64_t count, int64_t total, int64_t padded) {
+    BlockInfo::save(ctx, ModeGroup{reinterpret_cast<distributed::Communicator*>(comm)},
+                    ModeBlock{start, count, total, padded});
     return all.narrow(0, start, count).contiguous();
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
@@ -60,10 +61,10 @@ struct TakeOwnModes : public torch::autograd::Function<TakeOwnModes> {
 };
 
 struct GatherAllModes : public torch::autograd::Function<GatherAllModes> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& own, int64_t comm, int64_t start, int64_t count,
-                               int64_t total, int64_t padded) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& own, int64_t comm, int64_t start,
+                               int64_t count, int64_t total, int64_t padded) {
     ModeBlock b{start, count, total, padded};
-    auto* c = reinterpret_cast<dist::Communicator*>(comm);
+    auto* c = reinterpret_cast<distributed::Communicator*>(comm);
     BlockInfo::save(ctx, ModeGroup{c}, b);
     return all_gather_blocks(own.contiguous(), *c, b);
   }

@@ -15,7 +15,7 @@ PointwiseLinearImpl::PointwiseLinearImpl(int in_channels, int out_channels) {
 
 torch::Tensor PointwiseLinearImpl::forward(const torch::Tensor& x) {
   auto sizes = x.sizes().vec();
-  torch::Tensor flat = x.reshape({sizes[0], sizes[1], -1});           // [B, Cin, N]
+  torch::Tensor flat = x.reshape({sizes[0], sizes[1], -1});              // [B, Cin, N]
   torch::Tensor out = torch::matmul(weight, flat) + bias.unsqueeze(-1);  // [B, Cout, N]
   sizes[1] = weight.size(0);
   return out.reshape(sizes);
@@ -26,7 +26,8 @@ torch::Tensor PointwiseLinearImpl::forward_add(const torch::Tensor& x, const tor
   std::vector<int64_t> bias_shape(addend.dim(), 1);
   bias_shape[1] = cout;
   torch::Tensor acc = (addend + bias.view(bias_shape)).reshape({b, cout, -1});
-  torch::Tensor out = torch::baddbmm(acc, weight.unsqueeze(0).expand({b, cout, weight.size(1)}), x.reshape({b, x.size(1), -1}));
+  torch::Tensor out =
+      torch::baddbmm(acc, weight.unsqueeze(0).expand({b, cout, weight.size(1)}), x.reshape({b, x.size(1), -1}));
   return out.view(addend.sizes());
 }
 

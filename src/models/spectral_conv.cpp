@@ -34,14 +34,15 @@ std::vector<torch::indexing::TensorIndex> corner_index(int corner, const std::ve
 void check_modes_fit(const std::vector<int>& modes, c10::IntArrayRef spatial) {
   const int d = static_cast<int>(modes.size());
   if (static_cast<int>(spatial.size()) != d)
-    throw std::invalid_argument(fmt::format("spectral conv: input has {} spatial dimensions, the layer has {}", spatial.size(), d));
+    throw std::invalid_argument(
+        fmt::format("spectral conv: input has {} spatial dimensions, the layer has {}", spatial.size(), d));
   for (int k = 0; k < d; ++k) {
     int64_t limit = (k == d - 1) ? spatial[k] / 2 : spatial[k] / 2;  // no overlap of corners, no Nyquist
     if (modes[k] > limit)
-      throw std::invalid_argument(fmt::format(
-          "spectral conv: {} modes along spatial dimension {} need a grid of at least {} points, got {}; "
-          "use a finer grid (smaller data.sub) or fewer model.modes",
-          modes[k], k, 2 * modes[k], spatial[k]));
+      throw std::invalid_argument(
+          fmt::format("spectral conv: {} modes along spatial dimension {} need a grid of at least {} points, got {}; "
+                      "use a finer grid (smaller data.sub) or fewer model.modes",
+                      modes[k], k, 2 * modes[k], spatial[k]));
   }
 }
 
@@ -101,7 +102,8 @@ SpectralConvImpl::SpectralConvImpl(SpectralConvOptions options) : options_(std::
   torch::Tensor w = torch::empty({block_.count, options_.in_channels, options_.out_channels, 2});
   for (int64_t c = block_.start / kChunk; c * kChunk < block_.start + block_.count; ++c) {
     const int64_t first = c * kChunk, len = std::min(kChunk, total_modes_ - first);
-    auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(layer_seed) * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(c));
+    auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(layer_seed) * 0x9e3779b97f4a7c15ULL +
+                                              static_cast<uint64_t>(c));
     torch::Tensor chunk = torch::rand({len, options_.in_channels, options_.out_channels, 2}, gen);
     const int64_t lo = std::max(first, block_.start), hi = std::min(first + len, block_.start + block_.count);
     w.narrow(0, lo - block_.start, hi - lo).copy_(chunk.narrow(0, lo - first, hi - lo));
@@ -117,7 +119,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
   const int64_t batch = x.size(0), cin = options_.in_channels, cout = options_.out_channels;
   auto fft_cost = [&, batch] { return profile::real_fft_cost(batch * cin, spatial); };
-  torch::Tensor x_ft = profile::profiled("fft", "fft", fft_cost, x, [&](const torch::Tensor& in) {
+  torch::Tensor x_ft = profile::run_op(recorder_, "fft", "fft", fft_cost, x, [&](const torch::Tensor& in) {
     return torch::fft::rfftn(in, c10::nullopt, fft_dims);
   });
   std::vector<int64_t> spectrum(x_ft.sizes().end() - d, x_ft.sizes().end());
@@ -125,16 +127,17 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   for (auto n : spectrum) spectrum_points *= n;
   auto mix_cost = [&] { return profile::spectral_mix_cost(block_.count, batch, cin, cout, spectrum_points); };
   if (before_mix_) before_mix_();
-  torch::Tensor out_ft = profile::profiled("spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
-    // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
-    torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
-    torch::Tensor mixed = mode_mix(modes_in, weight, weight_grad_into_);  // per-mode channel mixing [T_own, B, Cout]
-    return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
-  });
+  torch::Tensor out_ft =
+      profile::run_op(recorder_, "spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
+        // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
+        torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
+        torch::Tensor mixed =
+            mode_mix(modes_in, weight, weight_grad_into_, mix_impl_);  // per-mode channel mixing [T_own, B, Cout]
+        return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
+      });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
-  return profile::profiled("ifft", "ifft", ifft_cost, out_ft, [&](const torch::Tensor& in) {
-    return torch::fft::irfftn(in, spatial, fft_dims);
-  });
+  return profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft,
+                         [&](const torch::Tensor& in) { return torch::fft::irfftn(in, spatial, fft_dims); });
 }
 
 }  // namespace fourmi::models

@@ -8,6 +8,7 @@ namespace fourmi::profile {
 OpCost real_fft_cost(int64_t batch_channels, const std::vector<int64_t>& spatial) {
   double n = 1;
   for (auto s : spatial) n *= static_cast<double>(s);
+  // NOLINTNEXTLINE(bugprone-integer-division): the real FFT keeps n / 2 + 1 bins of the last axis
   double half = n / static_cast<double>(spatial.back()) * static_cast<double>(spatial.back() / 2 + 1);
   OpCost c;
   c.flops = static_cast<double>(batch_channels) * 2.5 * n * std::log2(n);
@@ -15,7 +16,8 @@ OpCost real_fft_cost(int64_t batch_channels, const std::vector<int64_t>& spatial
   return c;
 }
 
-OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels, int64_t spectrum_points) {
+OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels,
+                         int64_t spectrum_points) {
   const double m = static_cast<double>(modes), b = static_cast<double>(batch);
   const double ci = static_cast<double>(in_channels), co = static_cast<double>(out_channels);
   OpCost c;
@@ -27,7 +29,8 @@ OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int6
 }
 
 OpCost pointwise_linear_cost(int64_t points, int64_t in_channels, int64_t out_channels, bool fused_add) {
-  const double p = static_cast<double>(points), ci = static_cast<double>(in_channels), co = static_cast<double>(out_channels);
+  const double p = static_cast<double>(points), ci = static_cast<double>(in_channels),
+               co = static_cast<double>(out_channels);
   OpCost c;
   c.flops = 2.0 * p * ci * co + p * co * (fused_add ? 2.0 : 1.0);
   c.bytes = 4.0 * (p * ci + ci * co + co + p * co * (fused_add ? 2.0 : 1.0));

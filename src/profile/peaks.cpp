@@ -45,16 +45,23 @@ double gemm_flops(torch::Device d, torch::ScalarType t, int64_t n, bool tf32, in
 
 nlohmann::json Peaks::to_json() const {
   auto v = [](double x) { return x > 0 ? nlohmann::json(x) : nlohmann::json(); };
-  return {{"schema", "fourmi.peaks/1"}, {"device", device}, {"fp64_flops", v(fp64_flops)}, {"fp32_flops", v(fp32_flops)},
-          {"tf32_flops", v(tf32_flops)}, {"bf16_flops", v(bf16_flops)}, {"mem_bytes_per_s", v(mem_bytes_per_s)},
-          {"source", source}, {"detail", detail}};
+  return {{"schema", "fourmi.peaks/1"},
+          {"device", device},
+          {"fp64_flops", v(fp64_flops)},
+          {"fp32_flops", v(fp32_flops)},
+          {"tf32_flops", v(tf32_flops)},
+          {"bf16_flops", v(bf16_flops)},
+          {"mem_bytes_per_s", v(mem_bytes_per_s)},
+          {"source", source},
+          {"detail", detail}};
 }
 
 Peaks Peaks::from_json(const nlohmann::json& j, const std::string& origin) {
   Peaks p;
   auto get = [&](const char* k) {
     if (!j.contains(k) || j[k].is_null()) return 0.0;
-    if (!j[k].is_number()) throw std::runtime_error(fmt::format("{}: '{}' must be a number (FLOP/s or bytes/s)", origin, k));
+    if (!j[k].is_number())
+      throw std::runtime_error(fmt::format("{}: '{}' must be a number (FLOP/s or bytes/s)", origin, k));
     return j[k].get<double>();
   };
   p.fp64_flops = get("fp64_flops");
@@ -66,12 +73,16 @@ Peaks Peaks::from_json(const nlohmann::json& j, const std::string& origin) {
   p.detail = j.value("detail", nlohmann::json::object());
   p.source = origin;
   if (p.fp32_flops <= 0 || p.mem_bytes_per_s <= 0)
-    throw std::runtime_error(fmt::format("{}: needs fp32_flops and mem_bytes_per_s > 0 (write it with `fourmi bench peak`)", origin));
+    throw std::runtime_error(
+        fmt::format("{}: needs fp32_flops and mem_bytes_per_s > 0 (write it with `fourmi bench peak`)", origin));
   return p;
 }
 
 double Peaks::flops_for(const std::string& precision) const {
-  double v = precision == "tf32" ? tf32_flops : precision == "bf16" ? bf16_flops : precision == "fp64" ? fp64_flops : fp32_flops;
+  double v = precision == "tf32"   ? tf32_flops
+             : precision == "bf16" ? bf16_flops
+             : precision == "fp64" ? fp64_flops
+                                   : fp32_flops;
   return v > 0 ? v : fp32_flops;
 }
 
@@ -95,7 +106,11 @@ Peaks measure_peaks(torch::Device d, bool quick) {
   double copy = 2 * bytes / best_seconds(d, reps, [&] { a.copy_(b); });
   double triad = 3 * bytes / best_seconds(d, reps, [&] { torch::add_out(a, b, c, 1.5); });
   p.mem_bytes_per_s = std::max(copy, triad);
-  p.detail = {{"gemm_n", n}, {"stream_elements", elems}, {"copy_bytes_per_s", copy}, {"triad_bytes_per_s", triad}, {"quick", quick}};
+  p.detail = {{"gemm_n", n},
+              {"stream_elements", elems},
+              {"copy_bytes_per_s", copy},
+              {"triad_bytes_per_s", triad},
+              {"quick", quick}};
   p.source = "measured";
   return p;
 }
@@ -122,12 +137,14 @@ Peaks resolve_peaks(const config::Config& c, torch::Device d) {
     try {
       j = nlohmann::json::parse(util::read_text(path));
     } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("{}: not a peaks file ({}); regenerate it with `fourmi bench peak`", path, e.what()));
+      throw std::runtime_error(
+          fmt::format("{}: not a peaks file ({}); regenerate it with `fourmi bench peak`", path, e.what()));
     }
     return Peaks::from_json(j, path);
   }
   if (!pc.peaks.empty())
-    throw std::runtime_error(fmt::format("profile.peaks: {} does not exist; write it with `fourmi bench peak --out {}`", path, path));
+    throw std::runtime_error(
+        fmt::format("profile.peaks: {} does not exist; write it with `fourmi bench peak --out {}`", path, path));
   util::info("profile: no peaks file at {}; measuring this device's peaks (quick)", path);
   Peaks p = measure_peaks(d, /*quick=*/true);
   util::atomic_write_text(path, p.to_json().dump(2) + "\n");

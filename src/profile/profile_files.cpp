@@ -25,13 +25,15 @@ nlohmann::json write_rank_profile(const std::string& dir, int rank, nlohmann::js
   doc["per_step"] = s["per_step"];
   util::atomic_write_text(fmt::format("{}/rank-{:05d}.json", dir, rank), doc.dump(1) + "\n");
 
-  std::string csv = "name,phase,kind,layer,precision,flops,bytes,time_ms,gflops_per_s,gbytes_per_s,intensity,bound,roofline_pct\n";
+  std::string csv =
+      "name,phase,kind,layer,precision,flops,bytes,time_ms,gflops_per_s,gbytes_per_s,intensity,bound,roofline_pct\n";
   for (const auto& op : doc["ops"])
-    csv += fmt::format("{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.4g}\n", op["name"].get<std::string>(),
-                       op["phase"].get<std::string>(), op["kind"].get<std::string>(), op["layer"].get<int>(),
-                       op["precision"].get<std::string>(), op["flops"].get<double>(), op["bytes"].get<double>(),
-                       op["time_ms"].get<double>(), op["flops_per_s"].get<double>() / 1e9, op["bytes_per_s"].get<double>() / 1e9,
-                       op["intensity"].get<double>(), op["bound"].get<std::string>(), op["roofline_pct"].get<double>());
+    csv += fmt::format("{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.4g}\n",
+                       op["name"].get<std::string>(), op["phase"].get<std::string>(), op["kind"].get<std::string>(),
+                       op["layer"].get<int>(), op["precision"].get<std::string>(), op["flops"].get<double>(),
+                       op["bytes"].get<double>(), op["time_ms"].get<double>(), op["flops_per_s"].get<double>() / 1e9,
+                       op["bytes_per_s"].get<double>() / 1e9, op["intensity"].get<double>(),
+                       op["bound"].get<std::string>(), op["roofline_pct"].get<double>());
   util::atomic_write_text(fmt::format("{}/rank-{:05d}.csv", dir, rank), csv);
   nlohmann::json trace = {{"traceEvents", profiler.trace_events(rank)}, {"displayTimeUnit", "ms"}};
   util::atomic_write_text(fmt::format("{}/trace-rank-{:05d}.json", dir, rank), trace.dump() + "\n");

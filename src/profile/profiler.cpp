@@ -15,26 +15,9 @@
 namespace fourmi::profile {
 namespace {
 
-std::atomic<Profiler*> g_active{nullptr};
-std::atomic<bool> g_check_finite{false};
-thread_local int t_layer = -1;  // the Fourier layer being built (LayerScope), for op names
-
-std::string qualified(const std::string& name) { return t_layer >= 0 ? fmt::format("layer{}.{}", t_layer, name) : name; }
-
-// Identity in forward; in backward it fails the step when the gradient leaving op `name` through
-// its input is NaN or Inf (the first such check in backward order names the op that made it).
-struct FiniteGradCheck : public torch::autograd::Function<FiniteGradCheck> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const std::string& name) {
-    ctx->saved_data["name"] = name;
-    return x.view_as(x);
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
-    if (grad[0].defined() && !torch::isfinite(grad[0]).all().item<bool>())
-      throw std::runtime_error(fmt::format("debug.check_finite: the backward of {} produced NaN or Inf in its input gradient",
-                                           ctx->saved_data["name"].toStringRef()));
-    return {grad[0], torch::Tensor()};
-  }
-};
+std::string qualified(const std::string& name, int layer) {
+  return layer >= 0 ? fmt::format("layer{}.{}", layer, name) : name;
+}
 
 // Runs after an autograd node of a timed op: the node passed gradient to the op's input, so the
 // op's backward has (at least partly) finished; the last such node to run marks its end.
@@ -55,7 +38,8 @@ class AfterInputGradient : public torch::autograd::FunctionPostHook {
 // Hooks the nodes that the op created (autograd sequence number >= first_seq) and that send
 // gradient straight to `in`: no extra node in the graph, and an input shared with another op
 // (the skip path's x) still gives this op its own end.
-void hook_input_side(Profiler* profiler, int record, const torch::Tensor& in, const torch::Tensor& out, uint64_t first_seq) {
+void hook_input_side(Profiler* profiler, int record, const torch::Tensor& in, const torch::Tensor& out,
+                     uint64_t first_seq) {
   const auto target = torch::autograd::impl::gradient_edge(in).function.get();
   const auto& root = out.grad_fn();
   if (!target || !root || root->sequence_nr() < first_seq) return;
@@ -86,8 +70,9 @@ class HostTimer {
  public:
   explicit HostTimer(Profiler* p) : p_(p), t0_(std::chrono::steady_clock::now()) {}
   ~HostTimer() {
-    p_->host_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
-                           std::memory_order_relaxed);
+    p_->host_ns_.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
+        std::memory_order_relaxed);
   }
 
  private:
@@ -109,16 +94,16 @@ const char* precision_of(const std::string& kind, bool tf32_gemm) {
 
 }  // namespace
 
-Profiler::Profiler(torch::Device device, dist::CommLog* comm_log, bool tf32, int op_samples)
-    : device_(device), log_(comm_log), tf32_(tf32 && device.is_cuda()), op_samples_(std::max(0, op_samples)), clock_(device) {}
+Profiler::Profiler(torch::Device device, distributed::CommLog* comm_log, bool tf32, int op_samples)
+    : device_(device),
+      log_(comm_log),
+      tf32_(tf32 && device.is_cuda()),
+      op_samples_(std::max(0, op_samples)),
+      clock_(device) {}
 
 Profiler::~Profiler() {
-  Profiler* self = this;
-  g_active.compare_exchange_strong(self, nullptr);
   if (log_) log_->set_device_timing(false);
 }
-
-Profiler* Profiler::active() { return g_active.load(); }
 
 void Profiler::prepare_step() {
   // Four marks per timed op (forward and backward ends) plus the step's phases; the largest
@@ -143,7 +128,7 @@ void Profiler::begin_step(double data_wait_ms) {
   }
   call_index_ = 0;
   if (log_) log_->set_device_timing(clock_.on_gpu());
-  g_active.store(this);
+  recording_.store(true);
 }
 
 void Profiler::mark(const std::string& phase) {
@@ -158,18 +143,21 @@ void Profiler::mark_wait(bool begin) {
   int id = clock_.mark();
   std::lock_guard<std::mutex> lock(mu_);
   auto& waits = steps_.back().waits;
-  if (begin) waits.push_back({id, -1});
-  else if (!waits.empty() && waits.back().second < 0) waits.back().second = id;
+  if (begin)
+    waits.push_back({id, -1});
+  else if (!waits.empty() && waits.back().second < 0)
+    waits.back().second = id;
 }
 
 void Profiler::end_step() {
   mark("step_end");
-  g_active.store(nullptr);
+  recording_.store(false);
   HostTimer timer(this);
   if (steps_.size() == 1 && op_samples_ > 0) {  // the first step timed every call and counted them
     calls_per_step_ = call_index_;
     const int64_t later = std::max<int64_t>(1, planned_steps_ - 1);
-    calls_timed_ = std::clamp<int64_t>((calls_per_step_ * op_samples_ + later - 1) / later, 1, std::max<int64_t>(1, calls_per_step_));
+    calls_timed_ = std::clamp<int64_t>((calls_per_step_ * op_samples_ + later - 1) / later, 1,
+                                       std::max<int64_t>(1, calls_per_step_));
   }
   if (log_) log_->set_device_timing(false);
   std::lock_guard<std::mutex> lock(mu_);
@@ -177,12 +165,13 @@ void Profiler::end_step() {
   steps_.back().host_ns = host_ns_.load() - host_ns_at_begin_;
 }
 
-size_t Profiler::op_index(const std::string& name, const char* kind, const std::function<OpCost()>& cost_of) {
-  std::string full = qualified(name);
+size_t Profiler::op_index(const std::string& name, int layer, const char* kind,
+                          const std::function<OpCost()>& cost_of) {
+  std::string full = qualified(name, layer);
   auto it = op_by_name_.find(full);
   if (it != op_by_name_.end()) return it->second;
   const OpCost cost = cost_of();
-  OpInfo info{full, kind, precision_of(kind, tf32_), t_layer, cost, backward_of(cost, kind), 1};
+  OpInfo info{full, kind, precision_of(kind, tf32_), layer, cost, backward_of(cost, kind), 1};
   ops_.push_back(info);
   op_by_name_[full] = ops_.size() - 1;
   return ops_.size() - 1;
@@ -195,8 +184,8 @@ bool Profiler::timed_now() {
   return (call / calls_timed_) % rounds == static_cast<int64_t>(steps_.size() - 2) % rounds;
 }
 
-torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const std::function<OpCost()>& cost,
-                               const torch::Tensor& in,
+torch::Tensor Profiler::run_op(const std::string& name, int layer, const char* kind,
+                               const std::function<OpCost()>& cost, const torch::Tensor& in,
                                const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
   if (!timed_now()) return fn(in);
   const bool grads = torch::GradMode::is_enabled();
@@ -204,7 +193,7 @@ torch::Tensor Profiler::run_op(const std::string& name, const char* kind, const 
   std::optional<HostTimer> timer(this);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t op = op_index(name, kind, cost);
+    size_t op = op_index(name, layer, kind, cost);
     if (steps_.size() == 1) add_to(ops_[op].first_step_total, ops_[op].forward);
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
@@ -236,7 +225,7 @@ void Profiler::time_block(const std::string& name, const char* kind, OpCost cost
   std::optional<HostTimer> timer(this);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t op = op_index(name, kind, [&] { return cost; });
+    size_t op = op_index(name, -1, kind, [&] { return cost; });
     if (steps_.size() == 1) add_to(ops_[op].first_step_total, cost);
     steps_.back().ops.push_back({op});
     record = static_cast<int64_t>(steps_.back().ops.size() - 1);
@@ -262,10 +251,11 @@ void Profiler::on_backward_mark(int record, bool output_side) {
 void Profiler::finish() {
   if (finished_ || steps_.empty()) return;
   clock_.synchronize();
-  const auto records = log_ ? log_->records() : std::vector<dist::CommRecord>{};
+  const auto records = log_ ? log_->records() : std::vector<distributed::CommRecord>{};
   std::vector<double> fwd_ms(ops_.size(), 0), bwd_ms(ops_.size(), 0);
   std::vector<int> bwd_seen(ops_.size(), 0), fwd_seen(ops_.size(), 0);
-  double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0, comm_overlap = 0;
+  double sum_step = 0, sum_compute = 0, sum_comm_exposed = 0, sum_data = 0, sum_ops = 0, comm_total = 0,
+         comm_overlap = 0;
   double min_step = 1e30, max_step = 0;
   nlohmann::json comm = nlohmann::json::array(), per_step = nlohmann::json::array();
   for (size_t si = 0; si < steps_.size(); ++si) {
@@ -302,7 +292,7 @@ void Profiler::finish() {
       }
     }
     for (size_t k = s.comm_first; k < s.comm_last && k < records.size(); ++k) {
-      dist::CommRecord r = records[k];
+      distributed::CommRecord r = records[k];
       double start_ms, dur_ms;
       if (r.device_start && r.device_end) {
         start_ms = clock_.elapsed_to_event_ms(s.start, r.device_start.get());
@@ -319,9 +309,16 @@ void Profiler::finish() {
       const double overlapped = std::clamp(dur_ms - waited, 0.0, dur_ms);
       comm_total += dur_ms;
       comm_overlap += overlapped;
-      comm.push_back({{"step", si}, {"op", r.op}, {"group", r.group}, {"dtype", r.dtype}, {"bytes", r.bytes},
-                      {"ranks", r.ranks}, {"start_ms", start_ms}, {"duration_ms", dur_ms},
-                      {"algbw_gbs", r.algbw() / 1e9}, {"busbw_gbs", r.busbw() / 1e9},
+      comm.push_back({{"step", si},
+                      {"op", r.op},
+                      {"group", r.group},
+                      {"dtype", r.dtype},
+                      {"bytes", r.bytes},
+                      {"ranks", r.ranks},
+                      {"start_ms", start_ms},
+                      {"duration_ms", dur_ms},
+                      {"algbw_gbs", r.algbw() / 1e9},
+                      {"busbw_gbs", r.busbw() / 1e9},
                       {"overlap_pct", dur_ms > 0 ? 100.0 * overlapped / dur_ms : 100.0}});
       spans.push_back({fmt::format("{} {} {:.1f} MB", r.group, r.op, r.bytes / 1e6), 1, start_ms, dur_ms});
     }
@@ -347,17 +344,32 @@ void Profiler::finish() {
     // Per-call means over the steps in which the op was timed (all of them, or its turn when sampling).
     OpInfo& o = ops_[i];
     o.calls_per_step = std::max(1, first_calls[i]);
-    if (first_calls[i] > 1) o.forward = {o.first_step_total.flops / first_calls[i], o.first_step_total.bytes / first_calls[i]};
+    if (first_calls[i] > 1)
+      o.forward = {o.first_step_total.flops / first_calls[i], o.first_step_total.bytes / first_calls[i]};
     const double f = fwd_seen[i] ? fwd_ms[i] / fwd_seen[i] : 0.0, b = bwd_seen[i] ? bwd_ms[i] / bwd_seen[i] : 0.0;
     sum_ops += (f + b) * o.calls_per_step;
     const bool block = o.kind == "optimizer";
-    ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", block ? "step" : "forward"}, {"layer", o.layer},
-                   {"precision", o.precision}, {"flops", o.forward.flops}, {"bytes", o.forward.bytes}, {"time_ms", f},
-                   {"calls_per_step", o.calls_per_step}, {"samples", fwd_seen[i]}});
+    ops.push_back({{"name", o.name},
+                   {"kind", o.kind},
+                   {"phase", block ? "step" : "forward"},
+                   {"layer", o.layer},
+                   {"precision", o.precision},
+                   {"flops", o.forward.flops},
+                   {"bytes", o.forward.bytes},
+                   {"time_ms", f},
+                   {"calls_per_step", o.calls_per_step},
+                   {"samples", fwd_seen[i]}});
     if (bwd_seen[i] > 0)
-      ops.push_back({{"name", o.name}, {"kind", o.kind}, {"phase", "backward"}, {"layer", o.layer}, {"precision", o.precision},
-                     {"flops", o.backward.flops}, {"bytes", o.backward.bytes}, {"time_ms", b},
-                     {"calls_per_step", o.calls_per_step}, {"samples", bwd_seen[i]}});
+      ops.push_back({{"name", o.name},
+                     {"kind", o.kind},
+                     {"phase", "backward"},
+                     {"layer", o.layer},
+                     {"precision", o.precision},
+                     {"flops", o.backward.flops},
+                     {"bytes", o.backward.bytes},
+                     {"time_ms", b},
+                     {"calls_per_step", o.calls_per_step},
+                     {"samples", bwd_seen[i]}});
   }
   auto mean = [](const std::vector<double>& v) {
     double s = 0;
@@ -375,23 +387,37 @@ void Profiler::finish() {
   const double plain = median(wall_plain_), prof = median(wall_profiled_);
   std::vector<double> host_ms;
   for (const auto& s : steps_) host_ms.push_back(static_cast<double>(s.host_ns) * 1e-6);
-  summary_ = {{"steps", {{"profiled", steps_.size()}, {"step_ms_mean", sum_step / n}, {"step_ms_min", min_step},
-                         {"step_ms_max", max_step}, {"compute_ms", sum_compute / n}, {"comm_exposed_ms", sum_comm_exposed / n},
-                         {"data_wait_ms", sum_data / n}, {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
-                         {"op_sampling", op_samples_ > 0 ? fmt::format("{} of {} op calls per profiled step, round robin in call order "
-                                                                      "(every call in the first)", calls_timed_, calls_per_step_)
-                                                        : std::string("every op every step")},
-                         {"profiler_host_ms", median(host_ms)}, {"profiler_host_ms_max", *std::max_element(host_ms.begin(), host_ms.end())},
-                         {"wall_ms_profiled", prof}, {"wall_ms_unprofiled", plain},
-                         {"wall_ms_profiled_mean", mean(wall_profiled_)}, {"wall_ms_unprofiled_mean", mean(wall_plain_)},
-                         {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(mean(wall_plain_))},
-                         {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty() ? nlohmann::json()
-                                                                                         : nlohmann::json(100.0 * (prof - plain) / plain)}}},
-              {"ops", ops},
-              {"per_step", per_step},
-              {"comm", comm},
-              {"comm_summary", {{"total_ms_per_step", comm_total / n}, {"exposed_ms_per_step", sum_comm_exposed / n},
-                                {"overlap_pct", comm_total > 0 ? 100.0 * comm_overlap / comm_total : 100.0}}}};
+  summary_ = {
+      {"steps",
+       {{"profiled", steps_.size()},
+        {"step_ms_mean", sum_step / n},
+        {"step_ms_min", min_step},
+        {"step_ms_max", max_step},
+        {"compute_ms", sum_compute / n},
+        {"comm_exposed_ms", sum_comm_exposed / n},
+        {"data_wait_ms", sum_data / n},
+        {"other_ms", std::max(0.0, sum_compute / n - sum_ops)},
+        {"op_sampling", op_samples_ > 0 ? fmt::format("{} of {} op calls per profiled step, round robin in call order "
+                                                      "(every call in the first)",
+                                                      calls_timed_, calls_per_step_)
+                                        : std::string("every op every step")},
+        {"profiler_host_ms", median(host_ms)},
+        {"profiler_host_ms_max", *std::max_element(host_ms.begin(), host_ms.end())},
+        {"wall_ms_profiled", prof},
+        {"wall_ms_unprofiled", plain},
+        {"wall_ms_profiled_mean", mean(wall_profiled_)},
+        {"wall_ms_unprofiled_mean", mean(wall_plain_)},
+        {"unprofiled_step_ms_mean", wall_plain_.empty() ? nlohmann::json() : nlohmann::json(mean(wall_plain_))},
+        {"overhead_pct", wall_plain_.empty() || wall_profiled_.empty()
+                             ? nlohmann::json()
+                             : nlohmann::json(100.0 * (prof - plain) / plain)}}},
+      {"ops", ops},
+      {"per_step", per_step},
+      {"comm", comm},
+      {"comm_summary",
+       {{"total_ms_per_step", comm_total / n},
+        {"exposed_ms_per_step", sum_comm_exposed / n},
+        {"overlap_pct", comm_total > 0 ? 100.0 * comm_overlap / comm_total : 100.0}}}};
   finished_ = true;
 }
 
@@ -405,30 +431,15 @@ nlohmann::json Profiler::trace_events(int rank) const {
   for (size_t si = 0; si < spans_.size(); ++si)
     for (const auto& s : spans_[si]) {
       if (s.dur_ms <= 0 && s.tid == 2) continue;
-      ev.push_back({{"name", s.name}, {"ph", "X"}, {"pid", rank}, {"tid", s.tid}, {"ts", (step_host_start_[si] + s.start_ms) * 1e3},
-                    {"dur", s.dur_ms * 1e3}, {"args", {{"step", si}}}});
+      ev.push_back({{"name", s.name},
+                    {"ph", "X"},
+                    {"pid", rank},
+                    {"tid", s.tid},
+                    {"ts", (step_host_start_[si] + s.start_ms) * 1e3},
+                    {"dur", s.dur_ms * 1e3},
+                    {"args", {{"step", si}}}});
     }
   return ev;
 }
-
-void set_check_finite(bool on) { g_check_finite.store(on); }
-
-torch::Tensor profiled(const std::string& name, const char* kind, const std::function<OpCost()>& cost, const torch::Tensor& in,
-                       const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
-  Profiler* p = Profiler::active();
-  if (!g_check_finite.load()) return p ? p->run_op(name, kind, cost, in, fn) : fn(in);
-  const std::string full = qualified(name);
-  torch::Tensor x = (torch::GradMode::is_enabled() && in.requires_grad()) ? FiniteGradCheck::apply(in, full) : in;
-  torch::Tensor y = p ? p->run_op(name, kind, cost, x, fn) : fn(x);
-  if (!torch::isfinite(y).all().item<bool>()) {
-    const bool input_ok = torch::isfinite(in).all().item<bool>();
-    throw std::runtime_error(fmt::format("debug.check_finite: {} (forward) produced NaN or Inf{}", full,
-                                         input_ok ? " from a finite input" : "; its input was already non-finite (data?)"));
-  }
-  return y;
-}
-
-LayerScope::LayerScope(int layer) { t_layer = layer; }
-LayerScope::~LayerScope() { t_layer = -1; }
 
 }  // namespace fourmi::profile

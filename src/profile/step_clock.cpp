@@ -56,7 +56,8 @@ int StepClock::mark() {
       if (cudaEventCreate(&e) != cudaSuccess) throw std::runtime_error("profile: cudaEventCreate failed");
       events_.push_back(e);
     }
-    cudaEventRecord(static_cast<cudaEvent_t>(events_[used_]), c10::cuda::getCurrentCUDAStream(device_.index()).stream());
+    cudaEventRecord(static_cast<cudaEvent_t>(events_[used_]),
+                    c10::cuda::getCurrentCUDAStream(device_.index()).stream());
     return static_cast<int>(used_++);
   }
 #endif

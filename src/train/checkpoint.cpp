@@ -54,8 +54,10 @@ std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torc
   torch::serialize::OutputArchive ar;
   for (const auto& item : model.named_parameters()) {
     auto it = partitioned.find(item.key());
-    if (it != partitioned.end()) write_param(ar, item.key(), item.value(), optimizer, &it->second);
-    else if (group.rank() == 0) write_param(ar, item.key(), item.value(), optimizer, nullptr);
+    if (it != partitioned.end())
+      write_param(ar, item.key(), item.value(), optimizer, &it->second);
+    else if (group.rank() == 0)
+      write_param(ar, item.key(), item.value(), optimizer, nullptr);
   }
   if (group.rank() > 0) save_archive(ar, shard_path(path, group.rank(), group.size()));
   if (group.comm) group.comm->barrier();  // every shard is on disk before the main file appears
@@ -94,29 +96,35 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
     for (int64_t r = 1; r < mode_ranks; ++r) {
       std::string sp = shard_path(path, static_cast<int>(r), static_cast<int>(mode_ranks));
       if (!std::filesystem::exists(sp))
-        throw std::runtime_error(fmt::format("{}: mode shard {} of {} is missing ({}); a checkpoint written with parallel.modes = {} needs all of them",
-                                             path, r, mode_ranks, sp, mode_ranks));
+        throw std::runtime_error(fmt::format(
+            "{}: mode shard {} of {} is missing ({}); a checkpoint written with parallel.modes = {} needs all of them",
+            path, r, mode_ranks, sp, mode_ranks));
       auto ar = std::make_unique<torch::serialize::InputArchive>();
       ar->load_from(sp);
       shards.emplace_back(sp, std::move(ar));
     }
   } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("{}: cannot read checkpoint (corrupt or not a fourmi checkpoint): {}", path, e.what_without_backtrace()));
+    throw std::runtime_error(fmt::format("{}: cannot read checkpoint (corrupt or not a fourmi checkpoint): {}", path,
+                                         e.what_without_backtrace()));
   }
   const std::map<std::string, models::ModeBlock> partitioned = model.mode_partitioned();
   torch::NoGradGuard no_grad;
   for (const auto& item : model.named_parameters()) {
     const std::string& name = item.key();
     torch::Tensor p = item.value();
-    torch::Tensor value = torch::empty_like(p, torch::kCPU), m1 = torch::zeros_like(value), m2 = torch::zeros_like(value);
+    torch::Tensor value = torch::empty_like(p, torch::kCPU), m1 = torch::zeros_like(value),
+                  m2 = torch::zeros_like(value);
     int64_t step = -1;
-    auto take = [&](torch::serialize::InputArchive& ar, const std::string& source, int64_t dst_row, int64_t src_row, int64_t rows) {
+    auto take = [&](torch::serialize::InputArchive& ar, const std::string& source, int64_t dst_row, int64_t src_row,
+                    int64_t rows) {
       torch::Tensor t, a, b, s;
       if (!ar.try_read("param/" + name, t))
-        throw std::runtime_error(fmt::format("{}: no parameter '{}' (written for another model config?)", source, name));
+        throw std::runtime_error(
+            fmt::format("{}: no parameter '{}' (written for another model config?)", source, name));
       if (t.dim() != p.dim() || t.sizes().slice(1) != p.sizes().slice(1) || (rows < 0 && t.sizes() != p.sizes()))
-        throw std::runtime_error(fmt::format("{}: parameter '{}' has shape [{}], the model expects [{}] (another model config?)", source,
-                                             name, fmt::join(t.sizes(), ","), fmt::join(p.sizes(), ",")));
+        throw std::runtime_error(
+            fmt::format("{}: parameter '{}' has shape [{}], the model expects [{}] (another model config?)", source,
+                        name, fmt::join(t.sizes(), ","), fmt::join(p.sizes(), ",")));
       if (rows < 0) rows = t.size(0), dst_row = src_row = 0;
       value.narrow(0, dst_row, rows).copy_(t.narrow(0, src_row, rows));
       if (ar.try_read("exp_avg/" + name, a) && ar.try_read("exp_avg_sq/" + name, b) && ar.try_read("step/" + name, s)) {
@@ -133,10 +141,12 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
       int64_t covered = 0;
       auto from = [&](torch::serialize::InputArchive& ar, const std::string& source) {
         torch::Tensor blk;
-        if (!ar.try_read("block/" + name, blk)) throw std::runtime_error(fmt::format("{}: no mode block for '{}'", source, name));
+        if (!ar.try_read("block/" + name, blk))
+          throw std::runtime_error(fmt::format("{}: no mode block for '{}'", source, name));
         const int64_t start = blk[0].item<int64_t>(), count = blk[1].item<int64_t>(), total = blk[2].item<int64_t>();
         if (total != mine.total)
-          throw std::runtime_error(fmt::format("{}: '{}' has {} retained modes, the model {} (another model.modes?)", source, name, total, mine.total));
+          throw std::runtime_error(fmt::format("{}: '{}' has {} retained modes, the model {} (another model.modes?)",
+                                               source, name, total, mine.total));
         const int64_t lo = std::max(start, mine.start), hi = std::min(start + count, mine.start + mine.count);
         if (hi > lo) {
           take(ar, source, lo - mine.start, lo - start, hi - lo);
@@ -146,7 +156,8 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
       from(root, path);
       for (auto& [sp, ar] : shards) from(*ar, sp);
       if (covered != mine.count)
-        throw std::runtime_error(fmt::format("{}: the shards cover {} of the {} modes of '{}' this rank needs", path, covered, mine.count, name));
+        throw std::runtime_error(fmt::format("{}: the shards cover {} of the {} modes of '{}' this rank needs", path,
+                                             covered, mine.count, name));
     }
     p.copy_(value);
     if (optimizer && step >= 0) {

@@ -23,7 +23,8 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
 
 void FusedAdam::step_params(const std::vector<torch::Tensor>& params) {
   if (param_groups().size() != 1)
-    throw std::logic_error(fmt::format("FusedAdam::step_params: {} parameter groups; accepted: one", param_groups().size()));
+    throw std::logic_error(
+        fmt::format("FusedAdam::step_params: {} parameter groups; accepted: one", param_groups().size()));
   torch::NoGradGuard no_grad;
   update(static_cast<torch::optim::AdamOptions&>(param_groups()[0].options()), params);
 }
@@ -58,11 +59,18 @@ void FusedAdam::update(torch::optim::AdamOptions& opt, const std::vector<torch::
   torch::_foreach_add_(steps, 1);
   const auto [beta1, beta2] = opt.betas();
   if (decoupled_)
-    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(), opt.eps(),
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(),
+                      opt.eps(),
                       /*amsgrad=*/false, /*maximize=*/false);
   else
-    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(), opt.eps(),
+    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(),
+                     opt.eps(),
                      /*amsgrad=*/false, /*maximize=*/false);
+}
+
+std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
+  return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
+                                     /*decoupled_weight_decay=*/c.optimizer == config::OptimizerKind::kAdamW);
 }
 
 }  // namespace fourmi::train

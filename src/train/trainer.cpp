@@ -6,12 +6,9 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
-#include <map>
-#include <set>
 
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/checkpoint.h"
-#include "fourmi/train/fused_adam.h"
 #include "fourmi/train/loss.h"
 #include "fourmi/train/schedule.h"
 #include "fourmi/util/device.h"
@@ -21,89 +18,25 @@
 
 namespace fourmi::train {
 
-// Buckets reduced after backward's end (sharded update): the first stages' gradients.
-constexpr size_t kLateBuckets = 2;
-
-namespace {
-
-// Runs `wait` (the compute stream waiting for a collective) between the profiler's wait marks.
-template <class Wait>
-void marked_wait(profile::Profiler* prof, Wait&& wait) {
-  if (prof) prof->mark_wait(true);
-  wait();
-  if (prof) prof->mark_wait(false);
-}
-
-int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
-  int64_t n = 0;
-  for (const auto& t : tensors) n += t.numel();
-  return n;
-}
-
-}  // namespace
-
-std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params) {
-  return std::make_unique<FusedAdam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay),
-                                     /*decoupled_weight_decay=*/c.optimizer == "adamw");
-}
-
-double shard_min_mb(const config::ParallelConfig& p, bool collectives_on_copy_engines) {
-  // On the copy engines a collective costs tens of microseconds even for a few KB (session 8's
-  // timelines: 20-160 us for the 1-50 KB buckets of the FNO's pointwise layers), where one all-reduce of
-  // up to 1 MB on NCCL's kernels takes about 25 us (docs/benchmarks.md).
-  if (p.shard_min_mb == "auto") return collectives_on_copy_engines ? 1.0 : 0.0;
-  return std::stod(p.shard_min_mb);  // validated by the config loader
-}
-
-static void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
-}
-
-Trainer::Trainer(config::Config config, models::FNO model, torch::Device device, dist::Communicator& data_comm,
-                 std::string run_dir)
-    : config_(std::move(config)), model_(std::move(model)), device_(device), comm_(data_comm), run_dir_(std::move(run_dir)) {
+Trainer::Trainer(config::Config config, models::FNO model, torch::Device device, distributed::Communicator& data_comm,
+                 std::string run_dir, const distributed::ReducerOptions& sync)
+    : config_(std::move(config)),
+      model_(std::move(model)),
+      device_(device),
+      comm_(data_comm),
+      run_dir_(std::move(run_dir)) {
   model_->to(device_);
-  optimizer_ = make_optimizer(config_.train, model_->parameters());
-  if (comm_.size() > 1) {
-    dist::ReducerOptions ro;
-    ro.bucket_bytes = static_cast<int64_t>(config_.parallel.bucket_mb * (1 << 20));
-    ro.bf16_compress = config_.parallel.bf16_compress;
-    ro.shard = config_.parallel.shard_optimizer;
-    ro.shard_min_bytes = static_cast<int64_t>(shard_min_mb(config_.parallel, comm_.gathers_on_copy_engines()) * (1 << 20));
-    ro.grad_into_bucket = config_.parallel.grad_into_bucket;
-    reducer_ = std::make_unique<dist::GradReducer>(model_->parameters(), comm_, ro);
-    reducer_->broadcast_parameters(0);
-    if (ro.grad_into_bucket)
-      model_->set_weight_grad_into([reducer = reducer_.get()](const torch::Tensor& w) { return reducer->grad_destination(w); });
-    if (ro.shard) {
-      sharded_ = std::make_unique<ShardedAdam>(*reducer_, comm_, make_optimizer(config_.train, reducer_->update_tensors()));
-      // Which buckets each forward stage reads, so that the next forward waits for them just in time.
-      const auto params = model_->parameters();
-      std::map<const void*, size_t> index;
-      for (size_t k = 0; k < params.size(); ++k) index[params[k].unsafeGetTensorImpl()] = k;
-      size_t staged = 0;
-      for (const auto& stage : model_->stage_parameters()) {
-        std::set<size_t> buckets;
-        for (const auto& p : stage) buckets.insert(reducer_->bucket_of(index.at(p.unsafeGetTensorImpl())));
-        stage_buckets_.emplace_back(buckets.begin(), buckets.end());
-        staged += stage.size();
-      }
-      if (staged != params.size())
-        throw std::logic_error(fmt::format("Trainer: the model's stages list {} parameters of {}", staged, params.size()));
-      model_->set_stage_hook([this](int stage) { wait_stage(stage); });
-    }
-  }
   if (config_.profile.enabled)
     profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
                                                     config_.profile.sample_ops ? config_.profile.op_samples : 0);
+  recorder_ = profile::OpRecorder(profiler_.get(), config_.debug.check_finite);
+  model_->set_recorder(&recorder_);
+  sync_ = gradsync::make_grad_sync(model_, comm_, config_.train, sync, &recorder_);
 }
 
 Trainer::~Trainer() {
-  if (reducer_) model_->set_weight_grad_into({});  // the model may outlive the reducer
-  if (!sharded_) return;
-  model_->set_stage_hook({});
-  // During unwinding other ranks may never join the pending gathers; the job is being ended anyway.
-  if (std::uncaught_exceptions() == 0) reducer_->wait_all_parameters();
+  sync_.reset();
+  model_->set_recorder(nullptr);  // the model may outlive the trainer
 }
 
 torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t total) {
@@ -126,9 +59,7 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
-  // profile.control_run: the steps in the profiled slots run unprofiled (all but the first, so
-  // that the run still has a profile), and the overhead figure measures only the noise.
-  const bool instrument = prof && !(config_.profile.control_run && profiler_->profiled_steps() >= 1);
+  const bool instrument = prof;
   profiler_->plan_steps(profiled_count);  // the same count on every call of a run
   if (instrument) profiler_->prepare_step();
   line_up_ranks();
@@ -137,7 +68,8 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
   torch::Tensor loss = train_step(batch);
   if (instrument) profiler_->end_step();
   util::synchronize(device_);
-  profiler_->add_wall_time(prof, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  profiler_->add_wall_time(prof,
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (prof && g + 1 == prof_end) profiler_->finish();
   return loss;
 }
@@ -146,7 +78,7 @@ void Trainer::line_up_ranks() {
   util::synchronize(device_);
   if (comm_.size() == 1 && model_->mode_group().size() == 1) return;
   // A barrier over the data group, then over the mode group, waits for every rank of the grid.
-  dist::CommLog* log = comm_.log();
+  distributed::CommLog* log = comm_.log();
   if (log) log->set_paused(true);
   comm_.barrier();
   if (model_->mode_group().size() > 1) model_->mode_group().comm->barrier();
@@ -164,89 +96,32 @@ torch::Tensor Trainer::train_step(const data::Batch& batch) {
   for (int64_t lo = 0; lo < rows; lo += chunk) {
     const int64_t len = std::min(chunk, rows - lo);
     const bool last = lo + len >= rows;
-    if (reducer_) reducer_->prepare(/*sync=*/last);
+    sync_->prepare(/*sync=*/last);
     torch::Tensor x = x_norm_.encode(batch.x.narrow(0, lo, len));
     torch::Tensor y = batch.y.narrow(0, lo, len);
     torch::Tensor pred = y_norm_.decode(model_->forward(x));
     torch::Tensor w = batch.weight.narrow(0, lo, len);
-    torch::Tensor loss = profile::profiled(
+    torch::Tensor loss = recorder_.run(
         "loss", "loss", [&] { return profile::elementwise_cost(pred.numel(), 2, 4.0); }, pred,
         [&](const torch::Tensor& p) { return relative_l2_loss(p, y, w, static_cast<double>(batch.global_count)); });
     loss.backward();
     loss_sum += loss.detach();  // stays on the device: no host synchronisation inside a step
   }
-  profile::Profiler* prof = profile::Profiler::active();
+  profile::Profiler* prof = recorder_.recording();
   if (prof) prof->mark("backward_end");
-  if (sharded_) {
-    sharded_update(prof);
-    return loss_sum;
-  }
-  if (!reducer_ || !config_.parallel.update_per_bucket) {
-    if (reducer_) reducer_->finish();
-    if (reducer_ && prof) prof->mark("reduce_end");
-    update(prof, model_->parameters());
-    return loss_sum;
-  }
-  // Each bucket's parameters are updated as soon as its reduction is done, so the update of the
-  // first buckets overlaps the reduction of the last (the gradients backward produced last).
-  reducer_->launch_remaining();
-  for (size_t b = 0; b < reducer_->num_buckets(); ++b) {
-    marked_wait(prof, [&] { reducer_->wait_bucket(b); });
-    update(prof, reducer_->update_tensors(b));  // unsharded: the bucket's parameters
-  }
+  sync_->step(prof);
   return loss_sum;
-}
-
-void Trainer::sharded_update(profile::Profiler* prof) {
-  reducer_->launch_remaining();
-  // Two updates, each one fused launch: the buckets whose reductions ran during backward, then the
-  // last two (the first stages' gradients, produced at backward's end), so that only the latter's
-  // small update waits for the last reduce-scatter. One launch per bucket cost medium about 0.06 ms a step.
-  const size_t n = reducer_->num_buckets(), late = n > kLateBuckets ? n - kLateBuckets : 0;
-  auto update_range = [&](size_t first, size_t last) {
-    for (size_t b = first; b < last; ++b) marked_wait(prof, [&] { reducer_->wait_bucket(b); });
-    if (first == last) return;
-    auto elements = [&] {
-      int64_t n = 0;
-      for (size_t b = first; b < last; ++b) n += numel_of(reducer_->update_tensors(b));
-      return n;
-    };
-    run_optimizer(prof, elements, [&] { sharded_->step_buckets(first, last); });
-  };
-  update_range(0, late);
-  update_range(late, n);
-  // Launched last bucket first: the first layers' parameters, which the next forward needs first.
-  reducer_->all_gather_parameters();
-}
-
-void Trainer::wait_stage(int stage) {
-  profile::Profiler* prof = profile::Profiler::active();
-  for (size_t b : stage_buckets_.at(stage))
-    if (reducer_->gathering(b)) marked_wait(prof, [&] { reducer_->wait_parameters(b); });
-}
-
-void Trainer::wait_parameters() {
-  if (sharded_) reducer_->wait_all_parameters();
-}
-
-void Trainer::update(profile::Profiler* prof, const std::vector<torch::Tensor>& params) {
-  run_optimizer(prof, [&] { return numel_of(params); }, [&] { optimizer_->step_params(params); });
-}
-
-void Trainer::run_optimizer(profile::Profiler* prof, const std::function<int64_t()>& elements, const std::function<void()>& step) {
-  if (!prof) return step();
-  prof->time_block("optimizer", "optimizer", profile::adam_cost(elements()), step);
 }
 
 torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {
   // Collectives run where the communicator's backend wants them: the training device.
   torch::Tensor t = host.to(device_);
-  comm_.all_reduce(t, dist::ReduceOp::kSum);
+  comm_.all_reduce(t, distributed::ReduceOp::kSum);
   return t.to(torch::kCPU);
 }
 
 void Trainer::use_normalization(const data::Manifest& m) {
-  if (config_.data.normalize != "gaussian") return;
+  if (config_.data.normalize != config::Normalize::kGaussian) return;
   x_norm_ = data::Normalizer(m.x_stats, device_);
   y_norm_ = data::Normalizer(m.y_stats, device_);
 }
@@ -255,8 +130,8 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
   torch::NoGradGuard no_grad;
   wait_parameters();
   model_->eval();
-  data::Sampler sampler(test.size(), std::max<int64_t>(config_.train.batch_size, comm_.size()), comm_.rank(), comm_.size(),
-                        config_.run.seed, /*shuffle=*/false);
+  data::Sampler sampler(test.size(), std::max<int64_t>(config_.train.batch_size, comm_.size()), comm_.rank(),
+                        comm_.size(), config_.run.seed, /*shuffle=*/false);
   data::DataLoader loader(test, sampler, device_, config_.data.prefetch, config_.data.readahead);
   loader.start_epoch(0);
   torch::Tensor sums = torch::zeros({2}, torch::kFloat64);  // (sum of rel L2, samples)
@@ -282,15 +157,16 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   if (resume) {
     auto latest = latest_checkpoint(ckpt_dir);
     if (!latest) throw std::runtime_error(fmt::format("--resume: no checkpoint in {}", ckpt_dir));
-    start_epoch = load_checkpoint(*latest, *model_, optimizer_.get()).epoch;
+    start_epoch = load_checkpoint(*latest, *model_, &sync_->checkpoint_optimizer()).epoch;
     model_->to(device_);
-    if (sharded_) sharded_->import_state(model_->parameters(), *optimizer_);
+    sync_->import_state();
     util::info("resumed from {} (epoch {})", *latest, start_epoch);
   }
   if (writes_checkpoint) util::make_dirs(run_dir_);
   if (leader) metrics_ = MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), resume);
 
-  data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed, config_.data.shuffle);
+  data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed,
+                        config_.data.shuffle);
   data::DataLoader loader(train, sampler, device_, config_.data.prefetch, config_.data.readahead);
   const int64_t steps = sampler.steps_per_epoch();
   util::ProgressBar bar("train", static_cast<int64_t>(tc.epochs - start_epoch) * steps, config_.run.progress);
@@ -300,8 +176,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
   model_->train();
   for (int epoch = start_epoch; epoch < tc.epochs; ++epoch) {
     const double lr = learning_rate(tc, epoch);
-    set_lr(*optimizer_, lr);
-    if (sharded_) set_lr(sharded_->optimizer(), lr);
+    sync_->set_lr(lr);
     auto t_epoch = std::chrono::steady_clock::now();
     loader.start_epoch(epoch, tc.epochs);
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
@@ -320,8 +195,11 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     l = reduce_sum(l);
     result.final_train_loss = l.item<double>();
     double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
-    nlohmann::json rec = {{"epoch", epoch + 1}, {"lr", lr}, {"train_rel_l2", result.final_train_loss},
-                          {"epoch_seconds", epoch_s}, {"data_wait_seconds", data_wait},
+    nlohmann::json rec = {{"epoch", epoch + 1},
+                          {"lr", lr},
+                          {"train_rel_l2", result.final_train_loss},
+                          {"epoch_seconds", epoch_s},
+                          {"data_wait_seconds", data_wait},
                           {"samples_per_second", static_cast<double>(train.size()) / epoch_s}};
     const bool last = epoch + 1 == tc.epochs;
     if ((epoch + 1) % tc.eval_every == 0 || last) {
@@ -334,10 +212,11 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
     if (tc.checkpoints && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
       wait_parameters();
       // A sharded optimizer's state is assembled (collectively) into per-parameter state for the writer.
-      if (sharded_) sharded_->export_state(model_->parameters(), *optimizer_, writes_checkpoint);
+      sync_->export_state(writes_checkpoint);
       if (writes_checkpoint)
-        result.last_checkpoint = save_checkpoint(ckpt_dir, *model_, *optimizer_, {epoch + 1, config::to_yaml(config_)});
-      if (sharded_) ShardedAdam::drop_state(model_->parameters(), *optimizer_);
+        result.last_checkpoint =
+            save_checkpoint(ckpt_dir, *model_, sync_->checkpoint_optimizer(), {epoch + 1, config::to_yaml(config_)});
+      sync_->drop_exported_state();
     }
     result.epochs_run = epoch + 1 - start_epoch;
   }

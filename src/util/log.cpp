@@ -7,7 +7,7 @@
 
 namespace fourmi::util {
 namespace {
-int g_rank = 0;   // process-wide, written once before any thread starts
+int g_rank = 0;  // process-wide, written once before any thread starts
 int g_world = 1;
 std::FILE* g_file = nullptr;  // per-rank log (debug.rank_logs)
 }  // namespace
@@ -29,8 +29,10 @@ bool stdout_is_tty() { return ::isatty(fileno(stdout)) != 0; }
 void log_line(const std::string& line, bool all_ranks) {
   if (g_file) std::fprintf(g_file, "%s\n", line.c_str());
   if (!all_ranks && g_rank != 0) return;
-  if (g_world > 1 && all_ranks) std::printf("[rank %d] %s\n", g_rank, line.c_str());
-  else std::printf("%s\n", line.c_str());
+  if (g_world > 1 && all_ranks)
+    std::printf("[rank %d] %s\n", g_rank, line.c_str());
+  else
+    std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 

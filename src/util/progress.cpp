@@ -15,7 +15,10 @@ std::string format_duration(double s) {
 }
 
 ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled && log_rank() == 0), tty_(stdout_is_tty()),
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled && log_rank() == 0),
+      tty_(stdout_is_tty()),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(int64_t done, const std::string& status) {

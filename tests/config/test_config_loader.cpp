@@ -68,10 +68,33 @@ TEST(ConfigLoader, ModesLengthMustMatchDim) {
   EXPECT_TRUE(contains(e, "model.modes")) << e;
 }
 
-TEST(ConfigLoader, UpdatePerBucketNeedsTheAllReducePath) {
-  std::string e = error_of("parallel:\n  update_per_bucket: true\n");  // shard_optimizer on by default
-  EXPECT_TRUE(contains(e, "parallel.update_per_bucket") && contains(e, "shard_optimizer: false")) << e;
-  EXPECT_EQ(error_of("parallel:\n  update_per_bucket: true\n  shard_optimizer: false\n"), "");
+TEST(ConfigLoader, KeysThatOnlyExperimentsNeededAreGone) {
+  for (const char* key :
+       {"parallel:\n  update_per_bucket: true\n", "parallel:\n  comm_priority: high\n",
+        "parallel:\n  nccl_cta_policy: zero\n", "parallel:\n  nccl_max_ctas: 8\n", "run:\n  mix_kernel: true\n",
+        "profile:\n  control_run: true\n", "train:\n  deterministic: true\n"}) {
+    std::string e = error_of(key);
+    EXPECT_TRUE(contains(e, "unknown key")) << key << ": " << e;
+  }
+}
+
+// Words, switches and auto-or-number keys are typed at load: a wrong word lists the accepted ones.
+TEST(ConfigLoader, EnumsAndSwitchesAreTypedAtLoad) {
+  std::string e = error_of("parallel:\n  copy_engine_gather: maybe\n");
+  EXPECT_TRUE(contains(e, "parallel.copy_engine_gather") && contains(e, "one of 'auto' 'true' 'false'")) << e;
+  e = error_of("run:\n  compute_stream: fast\n");
+  EXPECT_TRUE(contains(e, "run.compute_stream") && contains(e, "'dedicated'")) << e;
+  e = error_of("parallel:\n  modes: 0\n");
+  EXPECT_TRUE(contains(e, "parallel.modes") && contains(e, "'auto' or an integer >= 1")) << e;
+  Config c = load_config_text("parallel:\n  copy_engine_gather: false\n  data: 2\n  modes: auto\n", "t.yaml");
+  EXPECT_EQ(c.parallel.copy_engine_gather, fourmi::config::Switch::kOff);
+  EXPECT_EQ(c.parallel.data.value, 2);
+  EXPECT_TRUE(c.parallel.modes.is_auto());
+  // and they round-trip through the written config
+  Config back = load_config_text(fourmi::config::to_yaml(c), "written.yaml");
+  EXPECT_EQ(back.parallel.copy_engine_gather, fourmi::config::Switch::kOff);
+  EXPECT_EQ(back.parallel.data.value, 2);
+  EXPECT_TRUE(back.parallel.modes.is_auto());
 }
 
 TEST(ConfigLoader, ShardMinMbIsAutoOrANonNegativeNumber) {
@@ -109,7 +132,8 @@ TEST(ConfigLoader, ModesBroadcastToDim) {
 }
 
 TEST(ConfigLoader, YamlRoundTrip) {
-  Config a = load_config_text("train:\n  lr: 0.00025\nmodel:\n  dim: 2\n  modes: [7, 5]\nrun:\n  name: \"x y\"\n", "t.yaml");
+  Config a =
+      load_config_text("train:\n  lr: 0.00025\nmodel:\n  dim: 2\n  modes: [7, 5]\nrun:\n  name: \"x y\"\n", "t.yaml");
   Config b = load_config_text(to_yaml(a), "roundtrip.yaml");
   EXPECT_EQ(to_rows(a), to_rows(b));
 }

@@ -23,7 +23,8 @@ TEST(Grf, VarianceMatchesSpectrum) {
   // Var u(x) = sum_{k != 0} 2 sigma^2 (4 pi^2 k^2 + tau^2)^-gamma / 2 * 2 (two real parts per complex mode)
   const double gamma = 2.5, tau = 7, sigma = 49;
   double expected = 0;
-  for (int k = 1; k < 32; ++k) expected += 2 * 2 * sigma * sigma * std::pow(4 * M_PI * M_PI * k * k + tau * tau, -gamma) / 2;
+  for (int k = 1; k < 32; ++k)
+    expected += 2 * 2 * sigma * sigma * std::pow(4 * M_PI * M_PI * k * k + tau * tau, -gamma) / 2;
   auto u = periodic_grf_1d(4000, 64, gamma, tau, sigma, 1, 0, torch::kCPU);
   double var = u.pow(2).mean().item<double>();
   EXPECT_NEAR(var / expected, 1.0, 0.05) << "sample variance " << var << " expected " << expected;

@@ -75,7 +75,8 @@ TEST(FileChecksums, ParallelMatchesOneByOneAndNamesTheMissingFile) {
   std::vector<std::string> paths;
   for (int k = 0; k < 5; ++k) {
     paths.push_back(tmp / ("f" + std::to_string(k)));
-    std::ofstream(paths.back(), std::ios::binary) << std::string(static_cast<size_t>(100000 * k + 17), static_cast<char>('a' + k));
+    std::ofstream(paths.back(), std::ios::binary)
+        << std::string(static_cast<size_t>(100000 * k + 17), static_cast<char>('a' + k));
   }
   auto parallel = fourmi::util::files_crc32(paths, 3);
   ASSERT_EQ(parallel.size(), paths.size());

@@ -29,8 +29,9 @@ TEST_P(SamplerCover, DisjointAndComplete) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SamplerCover,
-                         ::testing::Values(std::make_tuple(100, 20, 1), std::make_tuple(100, 20, 4), std::make_tuple(103, 20, 4),
-                                           std::make_tuple(7, 8, 4), std::make_tuple(50, 7, 3)));
+                         ::testing::Values(std::make_tuple(100, 20, 1), std::make_tuple(100, 20, 4),
+                                           std::make_tuple(103, 20, 4), std::make_tuple(7, 8, 4),
+                                           std::make_tuple(50, 7, 3)));
 
 TEST(Sampler, GlobalCountOfLastStep) {
   Sampler s(103, 20, 0, 4, 0, true);

@@ -19,7 +19,8 @@ namespace {
 // A 2-D field, so that levels subsample both spatial dimensions.
 Manifest header(int64_t n) { return fourmi::testing::toy_header("toy-train", n, {2, 6, 24}, {1, 6, 24}); }
 
-std::pair<torch::Tensor, torch::Tensor> write_levels(const std::string& dir, int64_t n, int shards, std::vector<int> levels) {
+std::pair<torch::Tensor, torch::Tensor> write_levels(const std::string& dir, int64_t n, int shards,
+                                                     std::vector<int> levels) {
   torch::Tensor x = torch::randn({n, 2, 6, 24});
   torch::Tensor y = torch::randn({n, 1, 6, 24});
   fourmi::testing::write_in_two_appends(dir, header(n), x, y, shards, levels);
@@ -96,7 +97,8 @@ TEST(StoredLevels, LevelLeavingFewerThanTwoPointsIsRejected) {
     DatasetWriter w2(tmp / "toy2", header(4), 1, {6});
     FAIL() << "level 6 of 6 points accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("datagen.levels: sub 6 leaves 1 point(s) of the 6"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("datagen.levels: sub 6 leaves 1 point(s) of the 6"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -47,7 +47,8 @@ TEST(FNO, EvaluatesAtAnotherResolution) {
   torch::Tensor coarse = f->forward(field(grid(64)));
   torch::Tensor fine = f->forward(field(grid(128)));
   EXPECT_EQ(fine.sizes(), (std::vector<int64_t>{1, 3, 128}));
-  torch::Tensor fine_on_coarse = fine.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, 128, 2)});
+  torch::Tensor fine_on_coarse =
+      fine.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, 128, 2)});
   double rel = ((fine_on_coarse - coarse).norm() / coarse.norm()).item<double>();
   EXPECT_LT(rel, 0.05) << "relative difference between resolutions " << rel;
 }

@@ -1,5 +1,5 @@
 // mode_mix: fourmi's CUDA kernel gives cuBLAS's batched GEMM values and gradients (GPU only;
-// skipped on machines without a GPU, run on the GPU machine by bench/gpu_profile_scaling.sh).
+// skipped on machines without a GPU; `ctest -L gpu` runs it on the GPU machine).
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -8,8 +8,8 @@
 
 #include "fourmi/models/mode_mix.h"
 
+using fourmi::models::MixImpl;
 using fourmi::models::mode_mix;
-using fourmi::models::set_mode_mix_kernel;
 
 namespace {
 
@@ -32,15 +32,13 @@ TEST_P(ModeMixShapes, KernelMatchesBatchedGemmForwardAndBackward) {
   at::globalContext().setAllowTF32CuBLAS(false);
   std::vector<torch::Tensor> out, dx, dw;
   for (bool kernel : {true, false}) {
-    set_mode_mix_kernel(kernel);
     torch::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
-    torch::Tensor y = mode_mix(x, w);
+    torch::Tensor y = mode_mix(x, w, {}, kernel ? MixImpl::kKernel : MixImpl::kCublas);
     y.backward(go);
     out.push_back(y.detach());
     dx.push_back(x.grad());
     dw.push_back(w.grad());
   }
-  set_mode_mix_kernel(false);  // the default
   ASSERT_EQ(out[0].sizes(), out[1].sizes());
   EXPECT_LT(rel(out[0], out[1]), 1e-5);
   EXPECT_LT(rel(dx[0], dx[1]), 1e-5);
@@ -61,12 +59,14 @@ TEST(ModeMix, WeightGradientGoesWhereItIsTold) {
   torch::Tensor w0 = torch::randn({7, 4, 5, 2});
   torch::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
   mode_mix(x, w).backward(go);
-  torch::Tensor bucket = torch::full({4 + w0.numel()}, 7.0f);  // the destination at an even, 16-byte aligned offset of a larger buffer
+  torch::Tensor bucket =
+      torch::full({4 + w0.numel()}, 7.0f);  // the destination at an even, 16-byte aligned offset of a larger buffer
   int asked = 0;
   torch::Tensor x2 = x0.clone().requires_grad_(true), w2 = w0.clone().requires_grad_(true);
   torch::Tensor y = mode_mix(x2, w2, [&] {
     ++asked;
-    return bucket.narrow(0, 4, w0.numel()).view(w0.sizes());  // a new view, as a reducer hands out: autograd may keep it
+    return bucket.narrow(0, 4, w0.numel())
+        .view(w0.sizes());  // a new view, as a reducer hands out: autograd may keep it
   });
   EXPECT_TRUE(torch::equal(y, mode_mix(x0, w0)));
   y.backward(go);
@@ -110,7 +110,8 @@ struct ProductCase {
 std::vector<ProductCase> three_products(int64_t t, int64_t b, int64_t ci, int64_t co) {
   at::globalContext().setAllowTF32CuBLAS(false);
   auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kComplexFloat);
-  torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts), dy = torch::randn({t, b, co}, opts);
+  torch::Tensor x = torch::randn({t, b, ci}, opts), w = torch::randn({t, ci, co}, opts),
+                dy = torch::randn({t, b, co}, opts);
   return {{x, w, torch::bmm(x, w), ci, 1, co, 1, b, co, ci, false, false},
           {dy, w, torch::bmm(dy, w.conj().transpose(1, 2)).resolve_conj(), co, 1, 1, co, b, ci, co, false, true},
           {x, dy, torch::bmm(x.conj().transpose(1, 2), dy).resolve_conj(), 1, ci, co, 1, ci, co, b, true, false}};
@@ -119,8 +120,23 @@ std::vector<ProductCase> three_products(int64_t t, int64_t b, int64_t ci, int64_
 torch::Tensor run_kernel(const ProductCase& c, int variant, bool tf32) {
   const int64_t t = c.a.size(0);
   torch::Tensor out = torch::empty({t, c.m, c.n}, c.a.options());
-  fourmi::kernels::BatchedComplexGemm g{t, c.m, c.n, c.k, c.a.data_ptr(), c.a.numel() / t, c.a_m, c.a_k, c.conj_a,
-                                        c.b.data_ptr(), c.b.numel() / t, c.b_k, c.b_n, c.conj_b, out.data_ptr(), variant, tf32};
+  fourmi::kernels::BatchedComplexGemm g{t,
+                                        c.m,
+                                        c.n,
+                                        c.k,
+                                        c.a.data_ptr(),
+                                        c.a.numel() / t,
+                                        c.a_m,
+                                        c.a_k,
+                                        c.conj_a,
+                                        c.b.data_ptr(),
+                                        c.b.numel() / t,
+                                        c.b_k,
+                                        c.b_n,
+                                        c.conj_b,
+                                        out.data_ptr(),
+                                        variant,
+                                        tf32};
   fourmi::kernels::batched_complex_gemm(g, c10::cuda::getCurrentCUDAStream().stream());
   return out;
 }
@@ -156,5 +172,6 @@ TEST_P(ModeMixTf32, Tf32PathMatchesFp32ProductToTf32Precision) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ModeMixTf32,
-                         ::testing::Values(std::make_tuple(5, 32, 48, 56), std::make_tuple(5, 32, 64, 104), std::make_tuple(9, 19, 70, 37)));
+                         ::testing::Values(std::make_tuple(5, 32, 48, 56), std::make_tuple(5, 32, 64, 104),
+                                           std::make_tuple(9, 19, 70, 37)));
 #endif

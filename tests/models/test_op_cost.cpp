@@ -41,8 +41,8 @@ TEST(OpCost, AdamAndElementwiseAndBackward) {
   OpCost g = elementwise_cost(50, 1, 8.0);
   EXPECT_DOUBLE_EQ(g.flops, 400);
   EXPECT_DOUBLE_EQ(g.bytes, 400);
-  EXPECT_DOUBLE_EQ(backward_of(g, "elementwise").bytes, 600);         // 3 arrays where the forward moved 2
+  EXPECT_DOUBLE_EQ(backward_of(g, "elementwise").bytes, 600);  // 3 arrays where the forward moved 2
   OpCost gemm{100, 10};
-  EXPECT_DOUBLE_EQ(backward_of(gemm, "linear").flops, 200);            // input and weight gradients
-  EXPECT_DOUBLE_EQ(backward_of(gemm, "fft").flops, 100);               // one inverse transform
+  EXPECT_DOUBLE_EQ(backward_of(gemm, "linear").flops, 200);  // input and weight gradients
+  EXPECT_DOUBLE_EQ(backward_of(gemm, "fft").flops, 100);     // one inverse transform
 }

@@ -47,7 +47,7 @@ torch::Tensor dense_reference(const torch::Tensor& x, const torch::Tensor& weigh
   std::vector<torch::Tensor> grids;
   for (int j = 0; j < d; ++j) grids.push_back(torch::arange(n[j], torch::kFloat64) / static_cast<double>(n[j]));
   auto mesh = torch::meshgrid(grids, "ij");
-  torch::Tensor pos = torch::stack(mesh, -1).reshape({total, d});            // [P, d]
+  torch::Tensor pos = torch::stack(mesh, -1).reshape({total, d});             // [P, d]
   torch::Tensor phase = 2 * M_PI * torch::matmul(k, pos.t());                 // [M, P]
   torch::Tensor fwd = torch::complex(torch::cos(phase), -torch::sin(phase));  // e^{-i phase}
   torch::Tensor xf = x.reshape({x.size(0), x.size(1), total}).to(torch::kComplexDouble);
@@ -80,7 +80,8 @@ void check_against_reference(std::vector<int> modes, std::vector<int64_t> grid) 
   torch::Tensor g = torch::randn_like(y1);
   (y1 * g).sum().backward();
   (y2 * g).sum().backward();
-  EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-9, 1e-9)) << "input grad diff " << (x1.grad() - x2.grad()).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-9, 1e-9))
+      << "input grad diff " << (x1.grad() - x2.grad()).abs().max().item<double>();
   EXPECT_TRUE(torch::allclose(conv->weight.grad(), w2.grad(), 1e-9, 1e-9))
       << "weight grad diff " << (conv->weight.grad() - w2.grad()).abs().max().item<double>();
 }

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/distributed/mpi_communicator.h"
 #include "fourmi/util/log.h"
 
 int main(int argc, char** argv) {
-  fourmi::dist::MpiRuntime mpi;
+  fourmi::distributed::MpiRuntime mpi;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);

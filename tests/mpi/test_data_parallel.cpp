@@ -10,22 +10,23 @@
 #include "../test_util.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/data/generate.h"
-#include "fourmi/dist/grad_reducer.h"
-#include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/distributed/grad_reducer.h"
+#include "fourmi/distributed/mpi_communicator.h"
 #include "fourmi/models/mode_mix.h"
+#include "fourmi/runtime/parallel_plan.h"
 #include "fourmi/train/trainer.h"
 
 using namespace fourmi;
 
 namespace {
 
-std::unique_ptr<dist::Communicator>& world() {
-  static auto w = dist::make_mpi_world_communicator(120.0);
+std::unique_ptr<distributed::Communicator>& world() {
+  static auto w = distributed::make_mpi_world_communicator(120.0);
   return w;
 }
 
 // A directory name every rank agrees on (rank 0 draws, broadcast).
-std::string shared_tmp(dist::Communicator& c) {
+std::string shared_tmp(distributed::Communicator& c) {
   torch::Tensor id = torch::randint(1, 1 << 30, {1}, torch::kInt64);
   c.broadcast(id, 0);
   return (std::filesystem::temp_directory_path() / ("fourmi-mpi-" + std::to_string(id.item<int64_t>()))).string();
@@ -54,10 +55,16 @@ config::Config tiny(const std::string& root) {
   return c;
 }
 
-std::vector<torch::Tensor> train_params(const config::Config& cfg, dist::Communicator& comm, const std::string& run_dir) {
+// The gradient synchronisation this launch's ParallelPlan gives `cfg` (CPU ranks, MPI).
+distributed::ReducerOptions sync_for(const config::Config& cfg) {
+  return runtime::reducer_options(runtime::resolve_plan(cfg, distributed::detect_launch(), runtime::Capabilities{}));
+}
+
+std::vector<torch::Tensor> train_params(const config::Config& cfg, distributed::Communicator& comm,
+                                        const std::string& run_dir) {
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
   torch::manual_seed(comm.rank() == 0 ? 0 : 1000 + comm.rank());  // ranks start different: the broadcast must fix it
-  train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, comm, run_dir);
+  train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, comm, run_dir, sync_for(cfg));
   trainer.fit(train, test, false);
   std::vector<torch::Tensor> out;
   for (auto& p : trainer.model()->parameters()) out.push_back(p.detach().clone());
@@ -73,7 +80,7 @@ void expect_same_as_single_rank(config::Config cfg) {
   if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
   c.barrier();
   auto distributed = train_params(cfg, c, root + "/run-" + std::to_string(c.rank()));
-  auto local = dist::make_local_communicator();
+  auto local = distributed::make_local_communicator();
   auto reference = train_params(cfg, *local, root + "/ref-" + std::to_string(c.rank()));
   double worst = 0;
   for (size_t i = 0; i < reference.size(); ++i) {
@@ -88,7 +95,8 @@ void expect_same_as_single_rank(config::Config cfg) {
     return v;
   }());
   torch::Tensor all = c.all_gather(flat.unsqueeze(0));
-  for (int r = 1; r < c.size(); ++r) EXPECT_TRUE(torch::equal(all[r], all[0])) << "rank " << r << " differs from rank 0";
+  for (int r = 1; r < c.size(); ++r)
+    EXPECT_TRUE(torch::equal(all[r], all[0])) << "rank " << r << " differs from rank 0";
   c.barrier();
   if (c.rank() == 0) fourmi::testing::TempDir::remove_tree(root);
 }
@@ -103,8 +111,8 @@ TEST(DataParallel, MatchesSingleRankTraining) {
 
 TEST(DataParallel, MatchesWithShardedAndAllReducedBuckets) {
   auto cfg = tiny("");
-  cfg.parallel.bucket_mb = 0.001;     // 1 KiB buckets: the spectral weights (3 KiB) alone,
-  cfg.parallel.shard_min_mb = "0.002";  // and sharded; the rest in buckets under 2 KiB, all-reduced
+  cfg.parallel.bucket_mb = 0.001;       // 1 KiB buckets: the spectral weights (3 KiB) alone,
+  cfg.parallel.shard_min_mb = {0.002};  // and sharded; the rest in buckets under 2 KiB, all-reduced
   expect_same_as_single_rank(cfg);
 }
 
@@ -122,17 +130,9 @@ TEST(DataParallel, MatchesWithSmallBucketsAndMicroSteps) {
   expect_same_as_single_rank(cfg);
 }
 
-TEST(DataParallel, MatchesWithAnUpdatePerBucket) {
-  auto cfg = tiny("");
-  cfg.parallel.shard_optimizer = false;
-  cfg.parallel.bucket_mb = 0.001;          // several buckets, each updated once reduced
-  cfg.parallel.update_per_bucket = true;
-  expect_same_as_single_rank(cfg);
-}
-
 TEST(DataParallel, MatchesWithEveryBucketShardedSmallBucketsAndMicroSteps) {
   auto cfg = tiny("");
-  cfg.parallel.shard_min_mb = "0";
+  cfg.parallel.shard_min_mb = {0.0};
   cfg.parallel.bucket_mb = 0.001;  // one parameter per bucket: biases of 8 values padded to the group size
   cfg.train.grad_accum = 2;
   expect_same_as_single_rank(cfg);
@@ -146,7 +146,7 @@ void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min
   config::Config cfg = tiny(root);
   cfg.train.checkpoint_every = 1;
   cfg.parallel.bucket_mb = bucket_mb;
-  cfg.parallel.shard_min_mb = fmt::format("{}", shard_min_mb);
+  cfg.parallel.shard_min_mb = {shard_min_mb};
   if (c.rank() == 0) data::generate_datasets(cfg.datagen, torch::kCPU, false);
   c.barrier();
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
@@ -155,7 +155,8 @@ void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min
     rc.parallel.shard_optimizer = shard;
     rc.train.epochs = epochs;
     torch::manual_seed(0);
-    train::Trainer trainer(rc, models::FNO(rc.model), torch::kCPU, c, root + (shard ? "/sharded" : "/plain"));
+    train::Trainer trainer(rc, models::FNO(rc.model), torch::kCPU, c, root + (shard ? "/sharded" : "/plain"),
+                           sync_for(rc));
     auto result = trainer.fit(train, test, resume);
     std::vector<torch::Tensor> out;
     for (auto& p : trainer.model()->parameters()) out.push_back(p.detach().clone());
@@ -175,7 +176,8 @@ void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min
       for (std::string what : {"exp_avg/", "exp_avg_sq/", "step/"}) {
         torch::Tensor x, y;
         ASSERT_TRUE(a.try_read(what + item.key(), x)) << what << item.key();
-        ASSERT_TRUE(b.try_read(what + item.key(), y)) << what << item.key() << " missing from the sharded run's checkpoint";
+        ASSERT_TRUE(b.try_read(what + item.key(), y))
+            << what << item.key() << " missing from the sharded run's checkpoint";
         EXPECT_LT(rel(y.to(torch::kFloat64), x.to(torch::kFloat64)), 1e-5) << what << item.key();
       }
     }
@@ -203,7 +205,7 @@ TEST(GradReducer, BucketsInReverseOrderAndBroadcast) {
   torch::manual_seed(c.rank());
   std::vector<torch::Tensor> params{torch::randn({1000}).requires_grad_(), torch::randn({10}).requires_grad_(),
                                     torch::randn({3000}).requires_grad_()};
-  dist::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
+  distributed::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
   EXPECT_EQ(reducer.num_buckets(), 2u);  // reverse order: [p2 (12 KB)], then p1 and p0 (4 KB) fit the next
   reducer.broadcast_parameters(0);
   torch::Tensor p0 = params[0].detach().clone();
@@ -220,7 +222,7 @@ TEST(GradReducer, WaitsBucketByBucketInLaunchOrder) {
   auto& c = *world();
   std::vector<torch::Tensor> params{torch::ones({1000}).requires_grad_(), torch::ones({10}).requires_grad_(),
                                     torch::ones({3000}).requires_grad_()};
-  dist::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
+  distributed::GradReducer reducer(params, c, {/*bucket_bytes=*/3000 * 4, false});
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_EQ(reducer.bucket_params(0), std::vector<size_t>({2}));
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
@@ -242,7 +244,7 @@ TEST(GradReducer, ParameterOfHalfABucketOrMoreIsABucketOfItsOwn) {
   // parameter (two thirds of a bucket) is reduced alone, in place.
   std::vector<torch::Tensor> params{torch::ones({100}).requires_grad_(), torch::ones({2000}).requires_grad_(),
                                     torch::ones({100}).requires_grad_()};
-  dist::GradReducer reducer(params, c, {/*bucket_bytes=*/12000, false});
+  distributed::GradReducer reducer(params, c, {/*bucket_bytes=*/12000, false});
   ASSERT_EQ(reducer.num_buckets(), 3u);
   EXPECT_EQ(reducer.bucket_params(0), std::vector<size_t>({2}));
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1}));
@@ -260,8 +262,8 @@ std::vector<torch::Tensor> three_parameters(float value) {
   return {torch::full({5}, value).requires_grad_(), torch::full({6}, value).requires_grad_(),
           torch::full({40}, value).requires_grad_()};
 }
-dist::ReducerOptions sharded_options(int64_t shard_min_bytes) {
-  dist::ReducerOptions options;
+distributed::ReducerOptions sharded_options(int64_t shard_min_bytes) {
+  distributed::ReducerOptions options;
   options.bucket_bytes = 64;
   options.shard = true;
   options.shard_min_bytes = shard_min_bytes;
@@ -273,7 +275,7 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
   const int n = c.size();
   // Both buckets sharded; the 5 + 6 values padded to a multiple of n.
   std::vector<torch::Tensor> params = three_parameters(0.0f);
-  dist::GradReducer reducer(params, c, sharded_options(0));
+  distributed::GradReducer reducer(params, c, sharded_options(0));
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_EQ(reducer.bucket_params(1), std::vector<size_t>({1, 0}));
   EXPECT_EQ(reducer.padded_numel(1) % n, 0);
@@ -297,7 +299,8 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
       torch::Tensor expect = torch::zeros({reducer.padded_numel(b)});
       for (size_t i = 0; i < reducer.bucket_params(b).size(); ++i) {
         const int64_t len = params[reducer.bucket_params(b)[i]].numel();
-        expect.narrow(0, reducer.bucket_offsets(b)[i], len).copy_(torch::arange(1, len + 1, torch::kFloat32) * ranks_sum);
+        expect.narrow(0, reducer.bucket_offsets(b)[i], len)
+            .copy_(torch::arange(1, len + 1, torch::kFloat32) * ranks_sum);
       }
       const bool same = torch::equal(shard.grad(), expect.narrow(0, c.rank() * shard.numel(), shard.numel()));
       EXPECT_TRUE(same) << "bucket " << b;
@@ -321,7 +324,8 @@ TEST(GradReducer, ShardedReducesScattersAndGathersBlocks) {
       const torch::Tensor& p = params[reducer.bucket_params(b)[i]];
       for (int64_t j = 0; j < p.numel(); ++j) {
         const int64_t owner = (reducer.bucket_offsets(b)[i] + j) / block;
-        EXPECT_FLOAT_EQ(p[j].item<float>(), (j + 1) * ranks_sum + 100.0f * (owner + 1)) << "param " << reducer.bucket_params(b)[i] << " element " << j;
+        EXPECT_FLOAT_EQ(p[j].item<float>(), (j + 1) * ranks_sum + 100.0f * (owner + 1))
+            << "param " << reducer.bucket_params(b)[i] << " element " << j;
       }
     }
   }
@@ -333,7 +337,7 @@ TEST(GradReducer, ShardedLeavesBucketsUnderTheThresholdToAllReduce) {
   auto& c = *world();
   // 160 B alone (sharded) and 5 + 6 values (44 B, under the 100-byte threshold: all-reduced).
   std::vector<torch::Tensor> params = three_parameters(1.0f);
-  dist::GradReducer reducer(params, c, sharded_options(100));
+  distributed::GradReducer reducer(params, c, sharded_options(100));
   ASSERT_EQ(reducer.num_buckets(), 2u);
   EXPECT_TRUE(reducer.bucket_sharded(0));
   EXPECT_FALSE(reducer.bucket_sharded(1));
@@ -361,15 +365,15 @@ class GradIntoBucket : public ::testing::TestWithParam<bool> {};
 TEST_P(GradIntoBucket, BackwardWritesTheWeightGradientIntoItsBucket) {
   auto& c = *world();
   const bool shard = GetParam();
-  torch::manual_seed(11);  // the same x, dout and weight on every rank
+  torch::manual_seed(11);                                         // the same x, dout and weight on every rank
   torch::Tensor w = torch::randn({3, 2, 4, 2}).requires_grad_();  // [modes, Cin, Cout, 2]: 48 values
   torch::Tensor bias = torch::randn({5}).requires_grad_();
   torch::Tensor x = torch::randn({3, 6, 2}, torch::kComplexFloat), go = torch::randn({3, 6, 4}, torch::kComplexFloat);
-  dist::ReducerOptions options;
+  distributed::ReducerOptions options;
   options.bucket_bytes = 64;  // the weight (192 B) alone
   options.shard = shard;
   std::vector<torch::Tensor> params{bias, w};
-  dist::GradReducer reducer(params, c, options);
+  distributed::GradReducer reducer(params, c, options);
   const size_t bucket = reducer.bucket_of(1);
   ASSERT_EQ(reducer.bucket_params(bucket), std::vector<size_t>({1}));
   torch::Tensor into = reducer.grad_destination(w);
@@ -378,7 +382,8 @@ TEST_P(GradIntoBucket, BackwardWritesTheWeightGradientIntoItsBucket) {
   EXPECT_FALSE(reducer.grad_destination(torch::zeros({3, 2, 4, 2})).defined()) << "not one of the reducer's parameters";
 
   reducer.prepare(true);
-  torch::Tensor y = fourmi::models::mode_mix(x * static_cast<float>(c.rank() + 1), w, [&] { return reducer.grad_destination(w); });
+  torch::Tensor y =
+      fourmi::models::mode_mix(x * static_cast<float>(c.rank() + 1), w, [&] { return reducer.grad_destination(w); });
   (torch::real(y * go.conj()).sum() + bias.sum()).backward();  // d/dy: go
   ASSERT_TRUE(w.grad().defined());
   EXPECT_EQ(w.grad().data_ptr(), into.data_ptr()) << "the gradient was copied instead of written into the bucket";
@@ -391,16 +396,17 @@ TEST_P(GradIntoBucket, BackwardWritesTheWeightGradientIntoItsBucket) {
   torch::Tensor expect = torch::view_as_real(torch::bmm(x.conj().transpose(1, 2), go)).reshape(-1) * ranks_sum;
   if (shard) {
     const torch::Tensor& block = reducer.shard(bucket).grad();
-    const int64_t lo = c.rank() * block.numel(), len = std::max<int64_t>(0, std::min<int64_t>(block.numel(), expect.numel() - lo));
+    const int64_t lo = c.rank() * block.numel(),
+                  len = std::max<int64_t>(0, std::min<int64_t>(block.numel(), expect.numel() - lo));
     EXPECT_TRUE(torch::allclose(block.narrow(0, 0, len), expect.narrow(0, lo, len), 1e-5, 1e-6));
   } else {
     EXPECT_TRUE(torch::allclose(w.grad().reshape(-1), expect, 1e-5, 1e-6));
   }
 
-  dist::ReducerOptions off = options;
+  distributed::ReducerOptions off = options;
   off.grad_into_bucket = false;
   std::vector<torch::Tensor> others{torch::zeros({5}).requires_grad_(), torch::zeros({3, 2, 4, 2}).requires_grad_()};
-  dist::GradReducer copying(others, c, off);
+  distributed::GradReducer copying(others, c, off);
   EXPECT_FALSE(copying.grad_destination(others[1]).defined()) << "parallel.grad_into_bucket: false";
 }
 

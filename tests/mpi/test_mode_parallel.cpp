@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "../test_util.h"
-#include "fourmi/dist/grad_reducer.h"
-#include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/distributed/grad_reducer.h"
+#include "fourmi/distributed/mpi_communicator.h"
 #include "fourmi/models/fno.h"
 #include "fourmi/train/checkpoint.h"
 #include "fourmi/train/trainer.h"
@@ -17,14 +17,14 @@ using namespace fourmi;
 
 namespace {
 
-std::unique_ptr<dist::Communicator>& world() {
-  static auto w = dist::make_mpi_world_communicator(120.0);
+std::unique_ptr<distributed::Communicator>& world() {
+  static auto w = distributed::make_mpi_world_communicator(120.0);
   return w;
 }
 
 // The process grid of run_context.cpp: rank r is mode rank r % M of replica r / M.
 struct Grid {
-  std::unique_ptr<dist::Communicator> modes, data;
+  std::unique_ptr<distributed::Communicator> modes, data;
   int m = 1;
 };
 Grid make_grid(int m) {
@@ -42,7 +42,9 @@ config::ModelConfig model_config(int dim) {
   c.width = 4;
   c.layers = 2;
   c.projection_width = 6;
-  c.modes = dim == 1 ? std::vector<int>{5} : dim == 2 ? std::vector<int>{3, 3} : std::vector<int>{2, 3, 2};  // T = 5, 18, 48
+  c.modes = dim == 1   ? std::vector<int>{5}
+            : dim == 2 ? std::vector<int>{3, 3}
+                       : std::vector<int>{2, 3, 2};  // T = 5, 18, 48
   return c;
 }
 std::vector<int64_t> input_shape(int dim, int64_t batch) {
@@ -80,7 +82,8 @@ void expect_matches_single_rank(int dim, int m) {
   for (const auto& item : pp) {
     const std::string& name = item.key();
     EXPECT_TRUE(torch::equal(item.value(), own_rows(ps[name], name, *par))) << "initial " << name;
-    EXPECT_LT(rel(item.value().grad(), own_rows(ps[name].grad(), name, *par)), 1e-5) << "gradient of " << name << ", dim " << dim;
+    EXPECT_LT(rel(item.value().grad(), own_rows(ps[name].grad(), name, *par)), 1e-5)
+        << "gradient of " << name << ", dim " << dim;
   }
   EXPECT_LE(par->parameter_count(), single->parameter_count());
 }
@@ -128,8 +131,9 @@ TEST(ModeParallel, TrainingAndCheckpointsMatchSingleRankAcrossM) {
     torch::manual_seed(5);
     models::FNO par(cfg, models::ModeGroup{g.modes.get()});
     auto opt_p = train::make_optimizer(tc, par->parameters());
-    std::unique_ptr<dist::GradReducer> reducer;
-    if (d > 1) reducer = std::make_unique<dist::GradReducer>(par->parameters(), *g.data, dist::ReducerOptions{});
+    std::unique_ptr<distributed::GradReducer> reducer;
+    if (d > 1)
+      reducer = std::make_unique<distributed::GradReducer>(par->parameters(), *g.data, distributed::ReducerOptions{});
     const int64_t batch = 4;  // global; each replica takes batch / d rows
     for (int step = 0; step < 3; ++step) {
       torch::manual_seed(100 + step);
@@ -141,13 +145,16 @@ TEST(ModeParallel, TrainingAndCheckpointsMatchSingleRankAcrossM) {
       const int64_t rows = batch / d, first = g.data->rank() * rows;
       if (reducer) reducer->prepare(true);
       // Mean over the global batch: each replica's share of it, summed by the data all-reduce.
-      ((par->forward(x.narrow(0, first, rows)) - y.narrow(0, first, rows)).pow(2).sum() / static_cast<double>(y.numel())).backward();
+      ((par->forward(x.narrow(0, first, rows)) - y.narrow(0, first, rows)).pow(2).sum() /
+       static_cast<double>(y.numel()))
+          .backward();
       if (reducer) reducer->finish();
       opt_p->step();
     }
     auto ps = single->named_parameters();
     for (const auto& item : par->named_parameters())
-      EXPECT_LT(rel(item.value(), own_rows(ps[item.key()], item.key(), *par)), 1e-5) << item.key() << " after 3 steps, M " << m;
+      EXPECT_LT(rel(item.value(), own_rows(ps[item.key()], item.key(), *par)), 1e-5)
+          << item.key() << " after 3 steps, M " << m;
 
     // Checkpoint written with M, read back with M' = 1 and with M (and the M = 1 one read with M).
     std::string dir;
@@ -185,7 +192,8 @@ TEST(ModeParallel, TrainingAndCheckpointsMatchSingleRankAcrossM) {
     }
     auto po = one->named_parameters();
     for (const auto& item : back->named_parameters())
-      EXPECT_LT(rel(item.value(), own_rows(po[item.key()], item.key(), *back)), 1e-5) << "after a step from the resharded state: " << item.key();
+      EXPECT_LT(rel(item.value(), own_rows(po[item.key()], item.key(), *back)), 1e-5)
+          << "after a step from the resharded state: " << item.key();
     w.barrier();
     if (w.rank() == 0) fourmi::testing::TempDir::remove_tree(dir);
   }
@@ -201,7 +209,8 @@ TEST(ModeParallel, CheckpointWrittenWithFourModeRanksLoadsWithTwo) {
   auto opt4 = train::make_optimizer(config::TrainConfig{}, four->parameters());
   torch::Tensor id = torch::randint(1, 1 << 30, {1}, torch::kInt64);
   w.broadcast(id, 0);
-  std::string dir = (std::filesystem::temp_directory_path() / ("fourmi-ckpt4-" + std::to_string(id.item<int64_t>()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("fourmi-ckpt4-" + std::to_string(id.item<int64_t>()))).string();
   train::save_checkpoint(dir, *four, *opt4, {1, ""});
   w.barrier();
   EXPECT_TRUE(std::filesystem::exists(dir + "/ckpt-000001.modes-003-of-004.pt"));

@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "fourmi/dist/mpi_communicator.h"
+#include "fourmi/distributed/mpi_communicator.h"
 
-using namespace fourmi::dist;
+using namespace fourmi::distributed;
 
 namespace {
 std::unique_ptr<Communicator>& world() {
@@ -72,8 +72,7 @@ TEST(MpiCommunicator, ReduceScatterBlocks) {
   torch::Tensor t = torch::arange(2 * n, torch::kFloat32).unsqueeze(1).repeat({1, 4}) + c.rank();
   torch::Tensor mine = c.reduce_scatter(t, ReduceOp::kSum);
   ASSERT_EQ(mine.size(0), 2);
-  for (int j = 0; j < 2; ++j)
-    EXPECT_FLOAT_EQ(mine[j][0].item<float>(), n * (2.0f * c.rank() + j) + n * (n - 1) / 2.0f);
+  for (int j = 0; j < 2; ++j) EXPECT_FLOAT_EQ(mine[j][0].item<float>(), n * (2.0f * c.rank() + j) + n * (n - 1) / 2.0f);
 }
 
 TEST(MpiCommunicator, ReduceScatterInPlaceLeavesEachRankItsBlock) {
@@ -84,7 +83,8 @@ TEST(MpiCommunicator, ReduceScatterInPlaceLeavesEachRankItsBlock) {
     torch::Tensor t = torch::arange(3 * n, dtype) + c.rank();
     c.reduce_scatter_in_place_async(t, ReduceOp::kSum)->wait();
     for (int j = 0; j < 3; ++j)
-      EXPECT_DOUBLE_EQ(t[3 * c.rank() + j].item<double>(), n * (3.0 * c.rank() + j) + n * (n - 1) / 2.0) << c10::toString(dtype);
+      EXPECT_DOUBLE_EQ(t[3 * c.rank() + j].item<double>(), n * (3.0 * c.rank() + j) + n * (n - 1) / 2.0)
+          << c10::toString(dtype);
   }
   // Complex, averaged: rank r contributes (r + i r) everywhere, so every element averages to (n - 1)/2 (1 + i).
   torch::Tensor z = torch::complex(torch::full({2 * n}, c.rank() * 1.0f), torch::full({2 * n}, c.rank() * 1.0f));
@@ -94,7 +94,8 @@ TEST(MpiCommunicator, ReduceScatterInPlaceLeavesEachRankItsBlock) {
   EXPECT_TRUE(torch::allclose(torch::imag(mine), torch::full({2}, (n - 1) / 2.0f)));
   if (n > 1) {
     torch::Tensor odd = torch::zeros({n + 1});
-    EXPECT_THROW(c.reduce_scatter_in_place_async(odd, ReduceOp::kSum), std::invalid_argument);  // not divisible: before any MPI call
+    EXPECT_THROW(c.reduce_scatter_in_place_async(odd, ReduceOp::kSum),
+                 std::invalid_argument);  // not divisible: before any MPI call
   }
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "fourmi/profile/op_recorder.h"
 #include "fourmi/profile/profiler.h"
 
 using namespace fourmi::profile;
@@ -20,9 +21,11 @@ void profiled_step(Profiler& p) {
   p.begin_step(0.0);
   torch::Tensor w = torch::ones({64}, torch::requires_grad());
   torch::Tensor x = w;
+  OpRecorder recorder(&p, /*check_finite=*/false);
   for (int i = 0; i < kOps; ++i)
-    x = profiled("op" + std::to_string(i), "elementwise", [] { return elementwise_cost(64, 1, 1.0); }, x,
-                 [](const torch::Tensor& t) { return torch::sin(t) * 1.5; });
+    x = recorder.run(
+        "op" + std::to_string(i), "elementwise", [] { return elementwise_cost(64, 1, 1.0); }, x,
+        [](const torch::Tensor& t) { return torch::sin(t) * 1.5; });
   x.sum().backward();
   p.mark("backward_end");
   p.mark("reduce_end");
@@ -72,9 +75,11 @@ TEST(Profiler, SamplingTimesFewOpsPerStepAndEveryOpAtLeastOpSamplesTimes) {
     total += fb.first;
   }
   EXPECT_EQ(total, kOps + 6 * 2 + 1);  // steps 1..7 time runs 0, 1, 2, 3 (one call), 0, 1, 2
-  const std::map<std::string, int> expected{{"op0", 3}, {"op1", 3}, {"op2", 3}, {"op3", 3}, {"op4", 3}, {"op5", 3}, {"op6", 2}};
+  const std::map<std::string, int> expected{{"op0", 3}, {"op1", 3}, {"op2", 3}, {"op3", 3},
+                                            {"op4", 3}, {"op5", 3}, {"op6", 2}};
   for (const auto& [name, n] : expected) EXPECT_EQ(samples[name].first, n) << name;
-  EXPECT_EQ(p.summary()["steps"]["op_sampling"], "2 of 7 op calls per profiled step, round robin in call order (every call in the first)");
+  EXPECT_EQ(p.summary()["steps"]["op_sampling"],
+            "2 of 7 op calls per profiled step, round robin in call order (every call in the first)");
 }
 
 TEST(Profiler, FewPlannedStepsTimeMoreOpsPerStep) {

@@ -55,10 +55,10 @@ TEST(Loss, RelativeL2ClosedForm) {
 
 TEST(Schedule, StepAndCosine) {
   config::TrainConfig c;
-  c.lr = 1.0, c.schedule = "step", c.step_size = 10, c.gamma = 0.5, c.epochs = 100;
+  c.lr = 1.0, c.schedule = config::Schedule::kStep, c.step_size = 10, c.gamma = 0.5, c.epochs = 100;
   EXPECT_DOUBLE_EQ(train::learning_rate(c, 9), 1.0);
   EXPECT_DOUBLE_EQ(train::learning_rate(c, 25), 0.25);
-  c.schedule = "cosine", c.min_lr = 0.1;
+  c.schedule = config::Schedule::kCosine, c.min_lr = 0.1;
   EXPECT_DOUBLE_EQ(train::learning_rate(c, 0), 1.0);
   EXPECT_NEAR(train::learning_rate(c, 50), 0.55, 1e-12);
 }
@@ -68,9 +68,9 @@ TEST(Trainer, TinyBurgersLearnsBelowThreshold) {
   auto cfg = tiny_config(tmp.str());
   data::generate_datasets(cfg.datagen, torch::kCPU, false);
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
-  auto comm = dist::make_local_communicator();
+  auto comm = distributed::make_local_communicator();
   torch::manual_seed(0);
-  train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "run");
+  train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "run", /*sync=*/{});
   auto before = trainer.evaluate(test).rel_l2;
   auto result = trainer.fit(train, test, false);
   // Threshold: an untrained FNO is near 1; 25 epochs on 64 samples reach well under 0.15 here.
@@ -85,25 +85,26 @@ TEST(Trainer, ResumeContinuesExactly) {
   auto cfg = tiny_config(tmp.str());
   cfg.train.epochs = 4;
   cfg.train.checkpoint_every = 2;
-  cfg.train.schedule = "step";  // a schedule that does not depend on train.epochs, so the 2-epoch run is a prefix
+  cfg.train.schedule =
+      config::Schedule::kStep;  // a schedule that does not depend on train.epochs, so the 2-epoch run is a prefix
   cfg.train.step_size = 1;
   cfg.train.gamma = 0.7;
   cfg.datagen.n_train = 16;
   cfg.datagen.n_test = 4;
   data::generate_datasets(cfg.datagen, torch::kCPU, false);
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
-  auto comm = dist::make_local_communicator();
+  auto comm = distributed::make_local_communicator();
   torch::manual_seed(0);
-  train::Trainer straight(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "straight");
+  train::Trainer straight(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "straight", /*sync=*/{});
   straight.fit(train, test, false);
   // Interrupted run: 2 epochs, then a new process-like trainer resumes to 4.
   auto half = cfg;
   half.train.epochs = 2;
   torch::manual_seed(0);
-  train::Trainer first(half, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed");
+  train::Trainer first(half, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed", /*sync=*/{});
   first.fit(train, test, false);
   torch::manual_seed(123);  // a different init: resume must overwrite it
-  train::Trainer second(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed");
+  train::Trainer second(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed", /*sync=*/{});
   second.fit(train, test, true);
   auto a = straight.model()->parameters(), b = second.model()->parameters();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-6, 1e-7)) << "parameter " << i;
@@ -154,16 +155,4 @@ TEST(FusedAdam, LoadIntoAnOptimizerThatAlreadySteppedContinuesLikeAFreshOne) {
   step(b, *opt_b);
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << "parameter " << i;
-}
-
-// parallel.shard_min_mb: auto leaves buckets under 1 MB to an all-reduce only where collectives run
-// on the copy engines; a number is taken as given.
-TEST(Trainer, ShardMinMbResolvesAutoByWhereCollectivesRun) {
-  config::ParallelConfig p;
-  EXPECT_EQ(p.shard_min_mb, "auto");
-  EXPECT_EQ(train::shard_min_mb(p, true), 1.0);
-  EXPECT_EQ(train::shard_min_mb(p, false), 0.0);
-  p.shard_min_mb = "0.25";
-  EXPECT_EQ(train::shard_min_mb(p, true), 0.25);
-  EXPECT_EQ(train::shard_min_mb(p, false), 0.25);
 }

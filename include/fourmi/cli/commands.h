@@ -7,8 +7,8 @@
 namespace fourmi::cli {
 
 struct CommonOptions {
-  std::string config_path;              // empty: the embedded configs/debug.yaml
-  std::vector<std::string> overrides;   // --set section.key=value
+  std::string config_path;             // empty: the embedded configs/debug.yaml
+  std::vector<std::string> overrides;  // --set section.key=value
 };
 
 int run_train(const CommonOptions& opts, bool resume);

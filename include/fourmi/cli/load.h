@@ -15,6 +15,6 @@ config::Config load_config(const CommonOptions& opts);
 void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m);
 // Builds the FNO with parameters seeded from run.seed (identical on every rank), its spectral
 // modes split over `modes` (the replica's mode group; null for one rank).
-models::FNO build_model(const config::Config& c, dist::Communicator* modes = nullptr);
+models::FNO build_model(const config::Config& c, distributed::Communicator* modes = nullptr);
 
 }  // namespace fourmi::cli

@@ -25,8 +25,7 @@ Rule<T> at_least(T lo) {
 template <class T>
 Rule<T> in_range(T lo, T hi) {
   return [lo, hi](const T& v) {
-    return (v >= lo && v <= hi) ? std::string()
-                                : "a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return (v >= lo && v <= hi) ? std::string() : "a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   };
 }
 inline Rule<double> positive() {
@@ -42,30 +41,6 @@ inline Rule<std::string> one_of(std::initializer_list<const char*> options) {
     return s;
   };
 }
-inline Rule<std::string> auto_or_count() {
-  return [](const std::string& v) {
-    if (v == "auto") return std::string();
-    try {
-      size_t pos = 0;
-      int n = std::stoi(v, &pos);
-      if (pos == v.size() && n >= 1) return std::string();
-    } catch (...) {
-    }
-    return std::string("'auto' or an integer >= 1");
-  };
-}
-inline Rule<std::string> auto_or_at_least(double lo) {
-  return [lo](const std::string& v) {
-    if (v == "auto") return std::string();
-    try {
-      size_t pos = 0;
-      double x = std::stod(v, &pos);
-      if (pos == v.size() && x >= lo) return std::string();
-    } catch (...) {
-    }
-    return "'auto' or a number >= " + std::to_string(lo);
-  };
-}
 inline Rule<std::vector<int>> each_at_least(int lo) {
   return [lo](const std::vector<int>& v) {
     if (v.empty() || v.size() > 3) return std::string("a list of 1 to 3 integers >= ") + std::to_string(lo);
@@ -76,7 +51,7 @@ inline Rule<std::vector<int>> each_at_least(int lo) {
 }
 inline Rule<std::vector<int>> distinct_each_at_least(int lo) {
   return [lo](const std::vector<int>& v) {
-    const std::string want = "a list (possibly empty) of distinct integers >= " + std::to_string(lo);
+    std::string want = "a list (possibly empty) of distinct integers >= " + std::to_string(lo);
     for (size_t i = 0; i < v.size(); ++i) {
       if (v[i] < lo) return want;
       for (size_t j = 0; j < i; ++j)
@@ -86,17 +61,18 @@ inline Rule<std::vector<int>> distinct_each_at_least(int lo) {
   };
 }
 
-template <class V> void describe(V& v, RunConfig& c) {
+template <class V>
+void describe(V& v, RunConfig& c) {
   v("name", c.name);
   v("dir", c.dir);
   v("seed", c.seed);
-  v("device", c.device, one_of({"auto", "cpu", "cuda"}));
+  v("device", c.device);
   v("progress", c.progress);
   v("tf32", c.tf32);
-  v("mix_kernel", c.mix_kernel);
-  v("compute_stream", c.compute_stream, one_of({"auto", "legacy", "dedicated"}));
+  v("compute_stream", c.compute_stream);
 }
-template <class V> void describe(V& v, Burgers1dConfig& c) {
+template <class V>
+void describe(V& v, Burgers1dConfig& c) {
   v("resolution", c.resolution, at_least(16));
   v("viscosity", c.viscosity, positive());
   v("t_final", c.t_final, positive());
@@ -105,7 +81,8 @@ template <class V> void describe(V& v, Burgers1dConfig& c) {
   v("grf_sigma", c.grf_sigma, positive());
   v("cfl", c.cfl, in_range(1e-3, 1.0));
 }
-template <class V> void describe(V& v, Darcy2dConfig& c) {
+template <class V>
+void describe(V& v, Darcy2dConfig& c) {
   v("resolution", c.resolution, at_least(5));
   v("grf_gamma", c.grf_gamma, positive());
   v("grf_tau", c.grf_tau, positive());
@@ -115,7 +92,8 @@ template <class V> void describe(V& v, Darcy2dConfig& c) {
   v("tol", c.tol, in_range(1e-14, 1e-2));
   v("max_iter", c.max_iter, at_least(1));
 }
-template <class V> void describe(V& v, NavierStokes2dConfig& c) {
+template <class V>
+void describe(V& v, NavierStokes2dConfig& c) {
   v("resolution", c.resolution, at_least(8));
   v("store_resolution", c.store_resolution, at_least(4));
   v("viscosity", c.viscosity, positive());
@@ -129,7 +107,8 @@ template <class V> void describe(V& v, NavierStokes2dConfig& c) {
   v("dt_max", c.dt_max, positive());
   v("layout", c.layout, one_of({"channels", "spacetime"}));
 }
-template <class V> void describe(V& v, DatagenConfig& c) {
+template <class V>
+void describe(V& v, DatagenConfig& c) {
   v("pde", c.pde, one_of({"burgers1d", "darcy2d", "navier_stokes2d"}));
   v("out", c.out);
   v("n_train", c.n_train, at_least(1));
@@ -143,20 +122,22 @@ template <class V> void describe(V& v, DatagenConfig& c) {
   v.section("darcy2d", c.darcy2d);
   v.section("navier_stokes2d", c.navier_stokes2d);
 }
-template <class V> void describe(V& v, DataConfig& c) {
+template <class V>
+void describe(V& v, DataConfig& c) {
   v("train", c.train);
   v("test", c.test);
   v("n_train", c.n_train, at_least(0));
   v("n_test", c.n_test, at_least(0));
   v("sub", c.sub, at_least(1));
-  v("normalize", c.normalize, one_of({"none", "gaussian"}));
+  v("normalize", c.normalize);
   v("prefetch", c.prefetch, at_least(1));
   v("readahead", c.readahead, at_least(-1));
   v("shuffle", c.shuffle);
   v("verify_checksums", c.verify_checksums);
   v("stored_levels", c.stored_levels);
 }
-template <class V> void describe(V& v, ModelConfig& c) {
+template <class V>
+void describe(V& v, ModelConfig& c) {
   v("name", c.name, one_of({"fno"}));
   v("dim", c.dim, in_range(1, 3));
   v("in_channels", c.in_channels, at_least(1));
@@ -168,46 +149,43 @@ template <class V> void describe(V& v, ModelConfig& c) {
   v("grid_embedding", c.grid_embedding);
   v("padding", c.padding, in_range(0.0, 1.0));
 }
-template <class V> void describe(V& v, TrainConfig& c) {
+template <class V>
+void describe(V& v, TrainConfig& c) {
   v("epochs", c.epochs, at_least(1));
   v("batch_size", c.batch_size, at_least(1));
   v("grad_accum", c.grad_accum, at_least(1));
-  v("optimizer", c.optimizer, one_of({"adam", "adamw"}));
+  v("optimizer", c.optimizer);
   v("lr", c.lr, positive());
   v("weight_decay", c.weight_decay, at_least(0.0));
-  v("schedule", c.schedule, one_of({"none", "step", "cosine"}));
+  v("schedule", c.schedule);
   v("step_size", c.step_size, at_least(1));
   v("gamma", c.gamma, in_range(0.0, 1.0));
   v("min_lr", c.min_lr, at_least(0.0));
   v("eval_every", c.eval_every, at_least(1));
   v("checkpoint_every", c.checkpoint_every, at_least(1));
   v("checkpoints", c.checkpoints);
-  v("deterministic", c.deterministic);
 }
-template <class V> void describe(V& v, ParallelConfig& c) {
-  v("data", c.data, auto_or_count());
-  v("modes", c.modes, auto_or_count());
-  v("backend", c.backend, one_of({"auto", "nccl", "mpi"}));
+template <class V>
+void describe(V& v, ParallelConfig& c) {
+  v("data", c.data);
+  v("modes", c.modes);
+  v("backend", c.backend);
   v("bucket_mb", c.bucket_mb, positive());
   v("bf16_compress", c.bf16_compress);
   v("timeout_s", c.timeout_s, positive());
-  v("comm_priority", c.comm_priority, one_of({"high", "normal"}));
-  v("update_per_bucket", c.update_per_bucket);
   v("shard_optimizer", c.shard_optimizer);
-  v("shard_min_mb", c.shard_min_mb, auto_or_at_least(0.0));
+  v("shard_min_mb", c.shard_min_mb);
   v("grad_into_bucket", c.grad_into_bucket);
-  v("nccl_cta_policy", c.nccl_cta_policy, one_of({"default", "efficiency", "zero"}));
-  v("nccl_max_ctas", c.nccl_max_ctas, at_least(0));
-  v("copy_engine_gather", c.copy_engine_gather, one_of({"auto", "true", "false"}));
-  v("copy_engine_reduce_scatter", c.copy_engine_reduce_scatter, one_of({"auto", "true", "false"}));
+  v("copy_engine_gather", c.copy_engine_gather);
+  v("copy_engine_reduce_scatter", c.copy_engine_reduce_scatter);
 }
-template <class V> void describe(V& v, ProfileConfig& c) {
+template <class V>
+void describe(V& v, ProfileConfig& c) {
   v("enabled", c.enabled);
   v("warmup_steps", c.warmup_steps, at_least(0));
   v("steps", c.steps, at_least(1));
   v("sample_ops", c.sample_ops);
   v("op_samples", c.op_samples, at_least(1));
-  v("control_run", c.control_run);
   v("peaks", c.peaks);
   v("peak_fp32_gflops", c.peak_fp32_gflops, at_least(0.0));
   v("peak_tf32_gflops", c.peak_tf32_gflops, at_least(0.0));
@@ -215,13 +193,15 @@ template <class V> void describe(V& v, ProfileConfig& c) {
   v("peak_fp64_gflops", c.peak_fp64_gflops, at_least(0.0));
   v("peak_mem_gbs", c.peak_mem_gbs, at_least(0.0));
 }
-template <class V> void describe(V& v, DebugConfig& c) {
+template <class V>
+void describe(V& v, DebugConfig& c) {
   v("deterministic", c.deterministic);
   v("check_finite", c.check_finite);
   v("rank_logs", c.rank_logs);
   v("sync", c.sync);
 }
-template <class V> void describe(V& v, Config& c) {
+template <class V>
+void describe(V& v, Config& c) {
   v.section("run", c.run);
   v.section("datagen", c.datagen);
   v.section("data", c.data);

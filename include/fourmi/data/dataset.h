@@ -55,7 +55,9 @@ class Dataset {
   int64_t size() const { return size_; }
   int sub() const { return sub_; }
   int stored_sub() const { return manifest_.stored_sub; }  // 1: full resolution read; L: the level of sub L
-  std::vector<int64_t> x_shape() const { return subsampled_shape(manifest_.x_shape, read_sub_); }  // per sample, after sub
+  std::vector<int64_t> x_shape() const {
+    return subsampled_shape(manifest_.x_shape, read_sub_);
+  }  // per sample, after sub
   std::vector<int64_t> y_shape() const { return subsampled_shape(manifest_.y_shape, read_sub_); }
   // Reads sample `index` into x_out / y_out (float32, shapes x_shape() / y_shape()).
   // Throws naming the file, field and sample on NaN/Inf or a read failure.

@@ -32,7 +32,7 @@ struct Batch {
   int64_t global_count = 0;  // real samples in this step over all data-parallel ranks
   int64_t step = 0;
   int64_t epoch = 0;
-  double wait_seconds = 0;   // time next() blocked waiting for the reader
+  double wait_seconds = 0;  // time next() blocked waiting for the reader
 };
 
 class DataLoader {

@@ -22,8 +22,8 @@ struct NavierStokesSolveStats {
 
 struct NavierStokesParams {
   double viscosity = 1e-3;
-  double interval = 1.0;        // time between snapshots
-  int64_t snapshots = 50;       // recorded at t = interval, 2 interval, ...
+  double interval = 1.0;   // time between snapshots
+  int64_t snapshots = 50;  // recorded at t = interval, 2 interval, ...
   double cfl = 0.5;
   double dt_max = 1e-2;
 };

@@ -25,8 +25,8 @@ struct BatchedComplexGemm {
   const void* b;
   int64_t b_batch, b_k, b_n;
   bool conj_b;
-  void* c;  // contiguous [batch, m, n]
-  int variant = 0;  // thread-tile shape, 0 .. kComplexGemmVariants-1 (complex_gemm_variant_name)
+  void* c;            // contiguous [batch, m, n]
+  int variant = 0;    // thread-tile shape, 0 .. kComplexGemmVariants-1 (complex_gemm_variant_name)
   bool tf32 = false;  // TF32 tensor cores (wmma, inputs rounded to TF32) instead of fp32 FMAs; ignores variant
 };
 

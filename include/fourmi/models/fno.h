@@ -40,6 +40,10 @@ class FNOImpl : public torch::nn::Module {
   // Where backward writes each spectral weight's gradient: `into(weight)` returns a destination
   // (mode_mix.h) or an undefined tensor. A data-parallel reducer points it at its bucket.
   void set_weight_grad_into(std::function<torch::Tensor(const torch::Tensor& weight)> into);
+  // Runs every op through `recorder` (step profiler, debug.check_finite); null: plain ops.
+  void set_recorder(profile::OpRecorder* recorder);
+  // The spectral layers' mode mixing on CUDA tensors: cuBLAS (the default) or fourmi's kernel.
+  void set_mix_impl(MixImpl impl);
 
  private:
   torch::Tensor add_grid(const torch::Tensor& x) const;
@@ -55,6 +59,7 @@ class FNOImpl : public torch::nn::Module {
   PointwiseLinear project_hidden_{nullptr};
   PointwiseLinear project_out_{nullptr};
   std::function<void(int)> stage_hook_;
+  profile::OpRecorder* recorder_ = nullptr;
 };
 TORCH_MODULE(FNO);
 

@@ -2,7 +2,7 @@
 //
 // mode_mix(x, w) returns out[t] = x[t] · w[t] for x [T, B, Cin] complex64 and the layer's real
 // weight [T, Cin, Cout, 2] viewed as complex. On CUDA tensors of a build with fourmi's kernels,
-// after set_mode_mix_kernel(true) (`run.mix_kernel: true`), the forward and the input gradient
+// with MixImpl::kKernel (`fourmi-bench-dp --mix-kernel`), the forward and the input gradient
 // run on kernels/mode_mix.h (TF32 tensor cores when cuBLAS may use TF32, fp32 FMAs otherwise) and
 // the weight gradient on cuBLAS; otherwise (the default) all three on torch::bmm. cuBLAS is a
 // little faster (bench/results/mode_mix_h200.json); the kernel executes exactly the useful
@@ -24,10 +24,12 @@ namespace fourmi::models {
 
 using GradDestination = std::function<torch::Tensor()>;
 
-torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real, const GradDestination& weight_grad_into = {});
-// Whether CUDA tensors use fourmi's kernel (true) or cuBLAS's batched GEMM (false).
-void set_mode_mix_kernel(bool on);
-// Whether mode_mix runs fourmi's kernel for tensors on `device`.
-bool mode_mix_uses_kernel(const torch::Device& device);
+// Who computes the mixing of CUDA tensors: cuBLAS's batched GEMM, or fourmi's kernel.
+enum class MixImpl { kCublas, kKernel };
+
+torch::Tensor mode_mix(const torch::Tensor& x, const torch::Tensor& weight_real,
+                       const GradDestination& weight_grad_into = {}, MixImpl impl = MixImpl::kCublas);
+// Whether mode_mix with `impl` runs fourmi's kernel for tensors on `device` (a build with kernels).
+bool mode_mix_uses_kernel(const torch::Device& device, MixImpl impl);
 
 }  // namespace fourmi::models

@@ -17,7 +17,7 @@
 
 #include <cstdint>
 
-#include "fourmi/dist/communicator.h"
+#include "fourmi/distributed/communicator.h"
 
 namespace fourmi::models {
 
@@ -30,7 +30,7 @@ ModeBlock mode_block(int64_t total, int rank, int ranks);
 
 // The mode group a model replica is spread over; comm == nullptr means one rank (no split).
 struct ModeGroup {
-  dist::Communicator* comm = nullptr;
+  distributed::Communicator* comm = nullptr;
   int rank() const { return comm ? comm->rank() : 0; }
   int size() const { return comm ? comm->size() : 1; }
 };

@@ -25,6 +25,7 @@
 
 #include "fourmi/models/mode_mix.h"
 #include "fourmi/models/mode_parallel.h"
+#include "fourmi/profile/op_recorder.h"
 
 namespace fourmi::models {
 
@@ -52,6 +53,10 @@ class SpectralConvImpl : public torch::nn::Module {
   void set_before_mix(std::function<void()> hook) { before_mix_ = std::move(hook); }
   // Where backward writes `weight`'s gradient (mode_mix's GradDestination; none: a new tensor).
   void set_weight_grad_into(GradDestination into) { weight_grad_into_ = std::move(into); }
+  // Runs the layer's ops through `recorder` (timing, finite checks); null: plain.
+  void set_recorder(profile::OpRecorder* recorder) { recorder_ = recorder; }
+  // The mode mixing's implementation on CUDA tensors (mode_mix.h).
+  void set_mix_impl(MixImpl impl) { mix_impl_ = impl; }
 
   torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
@@ -61,6 +66,8 @@ class SpectralConvImpl : public torch::nn::Module {
   ModeBlock block_;
   std::function<void()> before_mix_;
   GradDestination weight_grad_into_;
+  profile::OpRecorder* recorder_ = nullptr;
+  MixImpl mix_impl_ = MixImpl::kCublas;
 };
 TORCH_MODULE(SpectralConv);
 

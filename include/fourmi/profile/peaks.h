@@ -16,8 +16,8 @@ struct Peaks {
   double fp64_flops = 0, fp32_flops = 0, tf32_flops = 0, bf16_flops = 0;  // 0 = not available
   double mem_bytes_per_s = 0;
   std::string device;
-  std::string source;           // file path, "config" or "measured"
-  nlohmann::json detail;        // per-kernel measurements
+  std::string source;     // file path, "config" or "measured"
+  nlohmann::json detail;  // per-kernel measurements
 
   nlohmann::json to_json() const;
   static Peaks from_json(const nlohmann::json& j, const std::string& origin);

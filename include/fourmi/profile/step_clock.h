@@ -22,7 +22,7 @@ class StepClock {
   StepClock& operator=(const StepClock&) = delete;
 
   bool on_gpu() const { return device_.is_cuda(); }
-  int mark();                                   // returns the mark's id
+  int mark();  // returns the mark's id
   // Creates CUDA events up front so that at least `free_marks` more marks record without
   // creating one (creation costs host time inside the measured step). No-op on the CPU.
   void reserve(size_t free_marks);
@@ -31,13 +31,13 @@ class StepClock {
   // Elapsed ms from mark `origin` to a foreign CUDA event (the NCCL stream's), GPU only.
   double elapsed_to_event_ms(int origin, void* cuda_event);
   void synchronize();
-  void clear();                                 // forget all marks (events are reused)
+  void clear();  // forget all marks (events are reused)
 
  private:
   torch::Device device_;
   std::mutex mu_;
-  std::vector<void*> events_;                   // cudaEvent_t, pooled
-  std::vector<double> host_ms_;                 // CPU: steady clock in ms
+  std::vector<void*> events_;    // cudaEvent_t, pooled
+  std::vector<double> host_ms_;  // CPU: steady clock in ms
   size_t used_ = 0;
   bool synced_ = false;
 };

@@ -21,7 +21,7 @@
 namespace fourmi::train {
 
 struct CheckpointMeta {
-  int epoch = 0;          // epochs completed
+  int epoch = 0;  // epochs completed
   std::string config_yaml;
 };
 

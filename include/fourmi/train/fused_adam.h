@@ -7,7 +7,10 @@
 
 #include <torch/optim/adam.h>
 
+#include <memory>
 #include <unordered_map>
+
+#include "fourmi/config/config.h"
 
 namespace fourmi::train {
 
@@ -23,10 +26,13 @@ class FusedAdam : public torch::optim::Adam {
   void update(torch::optim::AdamOptions& options, const std::vector<torch::Tensor>& params);
   bool decoupled_;
   struct DeviceStep {
-    torch::Tensor count;  // float32 step counter on the parameter's device, as the fused kernel wants
-    int64_t mirrors = -1; // the AdamParamState step it equals; a mismatch (a loaded checkpoint) rebuilds it
+    torch::Tensor count;   // float32 step counter on the parameter's device, as the fused kernel wants
+    int64_t mirrors = -1;  // the AdamParamState step it equals; a mismatch (a loaded checkpoint) rebuilds it
   };
   std::unordered_map<const void*, DeviceStep> device_steps_;
 };
+
+// train.optimizer (adam | adamw) with train.lr and train.weight_decay over `params`.
+std::unique_ptr<FusedAdam> make_optimizer(const config::TrainConfig& c, std::vector<torch::Tensor> params);
 
 }  // namespace fourmi::train

@@ -9,6 +9,7 @@ namespace fourmi::train {
 torch::Tensor relative_l2_per_sample(const torch::Tensor& pred, const torch::Tensor& target);
 // sum_i weight_i * rel_l2_i / divisor. With divisor = the step's global sample count, the SUM of
 // this over data-parallel ranks is the mean over the global batch.
-torch::Tensor relative_l2_loss(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& weight, double divisor);
+torch::Tensor relative_l2_loss(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& weight,
+                               double divisor);
 
 }  // namespace fourmi::train

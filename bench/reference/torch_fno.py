@@ -1,0 +1,125 @@
+"""PyTorch reference for side-by-side benchmarks: the FNO-2D of the original FNO scripts
+(rfft2 -> keep two corners of modes -> complex einsum -> irfft2, plus a 1x1 conv skip, GELU),
+timed for one training step (forward, backward, Adam), single GPU or under torchrun with DDP,
+and a raw NCCL all-reduce bus-bandwidth sweep.
+
+  python3 bench/reference/torch_fno.py step  --configs paper,medium,large [--json out.json]
+  torchrun --standalone --nproc_per_node=4 bench/reference/torch_fno.py ddp --configs medium,large [--json out.json]
+  torchrun --standalone --nproc_per_node=4 bench/reference/torch_fno.py allreduce [--json out.json]
+
+Matmuls and convolutions may use TF32 (torch.backends.*.allow_tf32 = True); FFTs run in fp32.
+"""
+import argparse, json, os, time
+import torch, torch.nn as nn, torch.nn.functional as F
+import torch.distributed as dist
+
+# name: (width, modes per dim, resolution, batch per GPU); 4 Fourier layers, 3 input channels (a, x, y), 1 output
+CONFIGS = {"paper": (32, 12, 64, 20), "medium": (64, 16, 128, 32), "large": (64, 32, 256, 16)}
+
+
+class SpectralConv2d(nn.Module):
+    def __init__(self, cin, cout, m1, m2):
+        super().__init__()
+        scale = 1 / (cin * cout)
+        self.m1, self.m2 = m1, m2
+        self.w1 = nn.Parameter(scale * torch.rand(cin, cout, m1, m2, dtype=torch.cfloat))
+        self.w2 = nn.Parameter(scale * torch.rand(cin, cout, m1, m2, dtype=torch.cfloat))
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        xf = torch.fft.rfft2(x)
+        out = torch.zeros(b, self.w1.shape[1], h, w // 2 + 1, dtype=torch.cfloat, device=x.device)
+        out[:, :, :self.m1, :self.m2] = torch.einsum("bixy,ioxy->boxy", xf[:, :, :self.m1, :self.m2], self.w1)
+        out[:, :, -self.m1:, :self.m2] = torch.einsum("bixy,ioxy->boxy", xf[:, :, -self.m1:, :self.m2], self.w2)
+        return torch.fft.irfft2(out, s=(h, w))
+
+
+class FNO2d(nn.Module):
+    def __init__(self, width, modes, layers=4, cin=3, cout=1):
+        super().__init__()
+        self.fc0 = nn.Linear(cin, width)
+        self.convs = nn.ModuleList([SpectralConv2d(width, width, modes, modes) for _ in range(layers)])
+        self.skips = nn.ModuleList([nn.Conv2d(width, width, 1) for _ in range(layers)])
+        self.fc1, self.fc2 = nn.Linear(width, 128), nn.Linear(128, cout)
+
+    def forward(self, x):
+        x = self.fc0(x).permute(0, 3, 1, 2)
+        for i, (conv, skip) in enumerate(zip(self.convs, self.skips)):
+            x = conv(x) + skip(x)
+            if i < len(self.convs) - 1:
+                x = F.gelu(x)
+        return self.fc2(F.gelu(self.fc1(x.permute(0, 2, 3, 1))))
+
+
+def step_ms(model, batch, res, steps=30, warmup=8):
+    dev = torch.device("cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, res, res, 3, device=dev)
+    y = torch.randn(batch, res, res, 1, device=dev)
+    for i in range(warmup + steps):
+        if i == warmup:
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["step", "ddp", "allreduce"])
+    ap.add_argument("--configs", default="paper,medium,large")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "mode": a.mode, "results": []}
+    rank, world = 0, 1
+    if a.mode in ("ddp", "allreduce"):
+        dist.init_process_group("nccl")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    if a.mode in ("step", "ddp"):
+        for name in a.configs.split(","):
+            width, modes, res, batch = CONFIGS[name]
+            torch.manual_seed(0)
+            model = FNO2d(width, modes).cuda()
+            if a.mode == "ddp":
+                model = nn.parallel.DistributedDataParallel(model)
+            torch.cuda.reset_peak_memory_stats()
+            ms = step_ms(model, batch, res)
+            r = {"config": name, "gpus": world, "step_ms": ms, "samples_per_s": world * batch / ms * 1e3,
+                 "peak_mem_bytes": torch.cuda.max_memory_allocated()}
+            out["results"].append(r)
+            if rank == 0:
+                print(json.dumps(r), flush=True)
+    else:
+        for mb in (1, 16, 64, 256, 1024):
+            buf = torch.ones(mb * 2**20 // 4, device="cuda")
+            for _ in range(5):
+                dist.all_reduce(buf)
+            torch.cuda.synchronize()
+            dist.barrier()
+            iters = 20
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                dist.all_reduce(buf)
+            torch.cuda.synchronize()
+            t = (time.perf_counter() - t0) / iters
+            algbw = buf.numel() * 4 / t / 1e9
+            r = {"bytes": buf.numel() * 4, "gpus": world, "time_us": t * 1e6, "algbw_gbs": algbw,
+                 "busbw_gbs": algbw * 2 * (world - 1) / world}
+            out["results"].append(r)
+            if rank == 0:
+                print(json.dumps(r), flush=True)
+    if rank == 0 and a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
