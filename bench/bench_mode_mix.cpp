@@ -118,45 +118,34 @@ int main(int argc, char** argv) {
       at::globalContext().setAllowTF32CuBLAS(true);
       if (cublas_only) continue;
       torch::Tensor c = torch::empty({s.modes, p.m, p.n}, opts);
+      // The problem's product into c, by kernel variant `variant` (TF32 tensor cores when `tf32`).
+      auto gemm_of = [&](int variant, bool tf32) {
+        return kernels::BatchedComplexGemm{s.modes,
+                                           p.m,
+                                           p.n,
+                                           p.k,
+                                           p.a.data_ptr(),
+                                           p.a.numel() / s.modes,
+                                           p.a_m,
+                                           p.a_k,
+                                           p.conj_a,
+                                           p.b.data_ptr(),
+                                           p.b.numel() / s.modes,
+                                           p.b_k,
+                                           p.b_n,
+                                           p.conj_b,
+                                           c.data_ptr(),
+                                           variant,
+                                           tf32};
+      };
       {
-        kernels::BatchedComplexGemm g{s.modes,
-                                      p.m,
-                                      p.n,
-                                      p.k,
-                                      p.a.data_ptr(),
-                                      p.a.numel() / s.modes,
-                                      p.a_m,
-                                      p.a_k,
-                                      p.conj_a,
-                                      p.b.data_ptr(),
-                                      p.b.numel() / s.modes,
-                                      p.b_k,
-                                      p.b_n,
-                                      p.conj_b,
-                                      c.data_ptr(),
-                                      0,
-                                      /*tf32=*/true};
+        kernels::BatchedComplexGemm g = gemm_of(0, /*tf32=*/true);
         auto stream = c10::cuda::getCurrentCUDAStream().stream();
         double ms = time_ms([&] { kernels::batched_complex_gemm(g, stream); }, iters);
         report("fourmi kernel TF32 tensor cores (wmma 16x64 tile)", ms, rel_to_ref(c));
       }
       for (int v = 0; v < kernels::kComplexGemmVariants; ++v) {
-        kernels::BatchedComplexGemm g{s.modes,
-                                      p.m,
-                                      p.n,
-                                      p.k,
-                                      p.a.data_ptr(),
-                                      p.a.numel() / s.modes,
-                                      p.a_m,
-                                      p.a_k,
-                                      p.conj_a,
-                                      p.b.data_ptr(),
-                                      p.b.numel() / s.modes,
-                                      p.b_k,
-                                      p.b_n,
-                                      p.conj_b,
-                                      c.data_ptr(),
-                                      v};
+        kernels::BatchedComplexGemm g = gemm_of(v, /*tf32=*/false);
         auto stream = c10::cuda::getCurrentCUDAStream().stream();
         double ms = time_ms([&] { kernels::batched_complex_gemm(g, stream); }, iters);
         double rel = ((c - ref).abs().max() / ref.abs().max()).item<double>();

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "fourmi/train/fused_adam.h"
+#include "reduced_sync.h"
 
 namespace fourmi::gradsync {
 
@@ -42,20 +43,11 @@ class LocalSync : public GradSync {
 };
 
 // Bucketed all-reduces during backward, then the full update on every rank.
-class AllReduceSync : public GradSync {
+class AllReduceSync : public ReducedSync {
  public:
   AllReduceSync(models::FNO model, distributed::Communicator& comm, const config::TrainConfig& train,
                 const distributed::ReducerOptions& options)
-      : model_(model),
-        params_(model->parameters()),
-        optimizer_(train::make_optimizer(train, params_)),
-        reducer_(params_, comm, options) {
-    reducer_.broadcast_parameters(0);
-    if (options.grad_into_bucket)
-      model_->set_weight_grad_into([this](const torch::Tensor& w) { return reducer_.grad_destination(w); });
-  }
-  ~AllReduceSync() override { model_->set_weight_grad_into({}); }  // the model may outlive the reducer
-  void prepare(bool sync) override { reducer_.prepare(sync); }
+      : ReducedSync(model, comm, train, options) {}
   void step(profile::Profiler* prof) override {
     reducer_.finish();
     if (prof) prof->mark("reduce_end");
@@ -63,13 +55,6 @@ class AllReduceSync : public GradSync {
         prof, [&] { return numel_of(params_); }, [&] { optimizer_->step_params(params_); });
   }
   void set_lr(double lr) override { set_lr_of(*optimizer_, lr); }
-  torch::optim::Optimizer& checkpoint_optimizer() override { return *optimizer_; }
-
- private:
-  models::FNO model_;
-  std::vector<torch::Tensor> params_;
-  std::unique_ptr<train::FusedAdam> optimizer_;
-  distributed::GradReducer reducer_;
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "fourmi/gradsync/sharded_adam.h"
 #include "fourmi/profile/op_recorder.h"
 #include "fourmi/train/fused_adam.h"
+#include "reduced_sync.h"
 
 namespace fourmi::gradsync {
 namespace {
@@ -26,18 +27,11 @@ void marked_wait(profile::Profiler* prof, Wait&& wait) {
   if (prof) prof->mark_wait(false);
 }
 
-class Zero1Sync : public GradSync {
+class Zero1Sync : public ReducedSync {
  public:
   Zero1Sync(models::FNO model, distributed::Communicator& comm, const config::TrainConfig& train,
             const distributed::ReducerOptions& options, const profile::OpRecorder* recorder)
-      : recorder_(recorder),
-        model_(model),
-        params_(model->parameters()),
-        full_(train::make_optimizer(train, params_)),
-        reducer_(params_, comm, options) {
-    reducer_.broadcast_parameters(0);
-    if (options.grad_into_bucket)
-      model_->set_weight_grad_into([this](const torch::Tensor& w) { return reducer_.grad_destination(w); });
+      : ReducedSync(model, comm, train, options), recorder_(recorder) {
     sharded_ = std::make_unique<ShardedAdam>(reducer_, comm, train::make_optimizer(train, reducer_.update_tensors()));
     // Which buckets each forward stage reads, so that the next forward waits for them just in time.
     std::map<const void*, size_t> index;
@@ -56,13 +50,10 @@ class Zero1Sync : public GradSync {
   }
 
   ~Zero1Sync() override {
-    model_->set_weight_grad_into({});
     model_->set_stage_hook({});
     // During unwinding other ranks may never join the pending gathers; the job is being ended anyway.
     if (std::uncaught_exceptions() == 0) reducer_.wait_all_parameters();
   }
-
-  void prepare(bool sync) override { reducer_.prepare(sync); }
 
   void step(profile::Profiler* prof) override {
     reducer_.launch_remaining();
@@ -88,14 +79,13 @@ class Zero1Sync : public GradSync {
   }
 
   void set_lr(double lr) override {
-    for (auto* opt : {static_cast<torch::optim::Optimizer*>(full_.get()), &sharded_->optimizer()})
+    for (auto* opt : {static_cast<torch::optim::Optimizer*>(optimizer_.get()), &sharded_->optimizer()})
       for (auto& group : opt->param_groups()) group.options().set_lr(lr);
   }
   void wait_parameters() override { reducer_.wait_all_parameters(); }
-  torch::optim::Optimizer& checkpoint_optimizer() override { return *full_; }
-  void export_state(bool writer) override { sharded_->export_state(params_, *full_, writer); }
-  void drop_exported_state() override { ShardedAdam::drop_state(params_, *full_); }
-  void import_state() override { sharded_->import_state(params_, *full_); }
+  void export_state(bool writer) override { sharded_->export_state(params_, *optimizer_, writer); }
+  void drop_exported_state() override { ShardedAdam::drop_state(params_, *optimizer_); }
+  void import_state() override { sharded_->import_state(params_, *optimizer_); }
 
  private:
   void wait_stage(int stage) {
@@ -105,10 +95,6 @@ class Zero1Sync : public GradSync {
   }
 
   const profile::OpRecorder* recorder_;  // the forward's waits are marked in the step it records
-  models::FNO model_;
-  std::vector<torch::Tensor> params_;
-  std::unique_ptr<train::FusedAdam> full_;  // per-parameter state, only around checkpoints
-  distributed::GradReducer reducer_;
   std::unique_ptr<ShardedAdam> sharded_;
   std::vector<std::vector<size_t>> stage_buckets_;  // buckets whose parameters each forward stage reads
 };
