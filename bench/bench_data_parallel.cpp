@@ -13,10 +13,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
-#include <c10/cuda/CUDACachingAllocator.h>
-#define FOURMI_BENCH_CUDA 1
-#endif
 
 #include <chrono>
 #include <ctime>
@@ -24,6 +20,7 @@
 #include <functional>
 #include <sstream>
 
+#include "fourmi/cli/bench_common.h"
 #include "fourmi/runtime/run_context.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/profile/profiler.h"
@@ -141,13 +138,7 @@ int main(int argc, char** argv) {
     torch::Tensor tmax = t.clone(), tmin = t.clone();
     ctx->world().all_reduce(tmax, distributed::ReduceOp::kMax);
     ctx->world().all_reduce(tmin, distributed::ReduceOp::kMin);
-    int64_t peak = 0;
-#ifdef FOURMI_BENCH_CUDA
-    if (ctx->device().is_cuda())
-      peak = c10::cuda::CUDACachingAllocator::getDeviceStats(ctx->device().index())
-                 .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
-                 .peak;
-#endif
+    int64_t peak = cli::allocated_bytes(ctx->device()).peak;
     // Parameters in NCCL's memory (copy-engine gathers) are outside the allocator's statistics.
     const int64_t external = ctx->data().external_buffer_bytes();
     peak += external;

@@ -10,10 +10,6 @@
 #include <fmt/format.h>
 #include <torch/optim/adam.h>
 #include <torch/torch.h>
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
-#include <c10/cuda/CUDACachingAllocator.h>
-#define FOURMI_MP_CUDA 1
-#endif
 
 #include <algorithm>
 #include <chrono>
@@ -29,24 +25,6 @@
 using namespace fourmi;
 
 namespace {
-struct Alloc {
-  int64_t current = 0, peak = 0;
-};
-Alloc allocator(torch::Device d) {
-#ifdef FOURMI_MP_CUDA
-  if (d.is_cuda()) {
-    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
-    const auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
-    return {s.allocated_bytes[all].current, s.allocated_bytes[all].peak};
-  }
-#endif
-  return {};
-}
-void reset_peak(torch::Device d) {
-#ifdef FOURMI_MP_CUDA
-  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
-#endif
-}
 int64_t block_bytes(const torch::Tensor& t) {
   if (!t.defined()) return 0;
   const int64_t n = static_cast<int64_t>(t.storage().nbytes());
@@ -89,7 +67,7 @@ int run(int argc, char** argv) {
   cfg.train.batch_size = per_replica * d;
   const torch::Device dev = ctx.device();
   torch::Tensor warm_allocator = torch::empty({1}, torch::TensorOptions().device(dev));  // the allocator starts lazily
-  const Alloc before = allocator(dev);
+  const cli::AllocatedBytes before = cli::allocated_bytes(dev);
   torch::manual_seed(0);
   train::Trainer trainer(cfg, models::FNO(cfg.model, models::ModeGroup{ctx.modes()}), dev, ctx.data(), "/tmp",
                          runtime::reducer_options(ctx.plan()));
@@ -102,7 +80,7 @@ int run(int argc, char** argv) {
   batch.weight = torch::ones({per_replica}, torch::TensorOptions().device(dev));
   batch.local_count = per_replica;
   batch.global_count = per_replica * d;
-  reset_peak(dev);
+  cli::reset_peak_bytes(dev);
   for (int i = 0; i < warmup; ++i) trainer.train_step(batch);
   util::synchronize(dev);
   std::vector<double> ms;
@@ -113,7 +91,7 @@ int run(int argc, char** argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  const Alloc after = allocator(dev);
+  const cli::AllocatedBytes after = cli::allocated_bytes(dev);
   // Spectral state on this rank: weights, gradients and both Adam moments of the partitioned parameters.
   int64_t spectral = 0, spectral_params_global = 0, params_global = 0;
   auto named = trainer.model()->named_parameters();

@@ -1,9 +1,12 @@
 """PyTorch reference for side-by-side benchmarks: the FNO-2D of the original FNO scripts
 (rfft2 -> keep two corners of modes -> complex einsum -> irfft2, plus a 1x1 conv skip, GELU),
 timed for one training step (forward, backward, Adam), single GPU or under torchrun with DDP,
-and a raw NCCL all-reduce bus-bandwidth sweep.
+and a raw NCCL all-reduce bus-bandwidth sweep. `step` times the eager step and the same step
+captured whole in a CUDA graph (Adam(capturable=True)); `neuralop` times neuraloperator's FNO
+in the original architecture (install neuraloperator 2.0.0 first; docs/benchmarks.md).
 
   python3 bench/reference/torch_fno.py step  --configs paper,medium,large [--json out.json]
+  python3 bench/reference/torch_fno.py neuralop --configs paper,medium,large [--json out.json]
   torchrun --standalone --nproc_per_node=4 bench/reference/torch_fno.py ddp --configs medium,large [--json out.json]
   torchrun --standalone --nproc_per_node=4 bench/reference/torch_fno.py allreduce [--json out.json]
 
@@ -51,11 +54,9 @@ class FNO2d(nn.Module):
         return self.fc2(F.gelu(self.fc1(x.permute(0, 2, 3, 1))))
 
 
-def step_ms(model, batch, res, steps=30, warmup=8):
-    dev = torch.device("cuda")
+def step_ms(model, x, y, steps=30, warmup=8):
+    """Eager steps (forward, MSE, backward, Adam) on the fixed batch x, y; ms per step."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(batch, res, res, 3, device=dev)
-    y = torch.randn(batch, res, res, 1, device=dev)
     for i in range(warmup + steps):
         if i == warmup:
             torch.cuda.synchronize()
@@ -67,9 +68,44 @@ def step_ms(model, batch, res, steps=30, warmup=8):
     return (time.perf_counter() - t0) / steps * 1e3
 
 
+def graph_step_ms(model, batch, res, steps=30, warmup=8):
+    """The whole step (forward, backward, Adam) captured once in a CUDA graph, then replayed."""
+    dev = torch.device("cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+    x = torch.randn(batch, res, res, 3, device=dev)
+    y = torch.randn(batch, res, res, 1, device=dev)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up outside the graph: allocator pools, cuFFT plans, Adam state
+        for _ in range(3):
+            opt.zero_grad(set_to_none=False)
+            F.mse_loss(model(x), y).backward()
+            opt.step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=False)
+    with torch.cuda.graph(graph):
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+    for i in range(warmup + steps):
+        if i == warmup:
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        graph.replay()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps * 1e3
+
+
+def neuralop_fno(width, modes):
+    from neuralop.models import FNO  # neuraloperator 2.0: the original architecture, m x m corners kept
+    return FNO(n_modes=(2 * modes, 2 * modes - 2), in_channels=1, out_channels=1, hidden_channels=width,
+               n_layers=4, use_channel_mlp=False, fno_skip="linear", lifting_channel_ratio=1,
+               projection_channel_ratio=128 / width)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["step", "ddp", "allreduce"])
+    ap.add_argument("mode", choices=["step", "neuralop", "ddp", "allreduce"])
     ap.add_argument("--configs", default="paper,medium,large")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -81,17 +117,24 @@ def main():
         dist.init_process_group("nccl")
         rank, world = dist.get_rank(), dist.get_world_size()
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    if a.mode in ("step", "ddp"):
+    if a.mode in ("step", "neuralop", "ddp"):
         for name in a.configs.split(","):
             width, modes, res, batch = CONFIGS[name]
             torch.manual_seed(0)
-            model = FNO2d(width, modes).cuda()
+            model = (neuralop_fno(width, modes) if a.mode == "neuralop" else FNO2d(width, modes)).cuda()
             if a.mode == "ddp":
                 model = nn.parallel.DistributedDataParallel(model)
             torch.cuda.reset_peak_memory_stats()
-            ms = step_ms(model, batch, res)
-            r = {"config": name, "gpus": world, "step_ms": ms, "samples_per_s": world * batch / ms * 1e3,
-                 "peak_mem_bytes": torch.cuda.max_memory_allocated()}
+            dev = torch.device("cuda")
+            # the original scripts' FNO takes channels last (a, x, y); neuraloperator's channels first, grid added
+            shape_x, shape_y = ((batch, 1, res, res), (batch, 1, res, res)) if a.mode == "neuralop" else \
+                ((batch, res, res, 3), (batch, res, res, 1))
+            ms = step_ms(model, torch.randn(shape_x, device=dev), torch.randn(shape_y, device=dev))
+            r = {"config": name, "gpus": world, "grid": res, "batch": batch, "step_ms": ms,
+                 "samples_per_s": world * batch / ms * 1e3, "peak_mem_bytes": torch.cuda.max_memory_allocated()}
+            if a.mode == "step":
+                torch.manual_seed(0)
+                r["graph_step_ms"] = graph_step_ms(FNO2d(width, modes).cuda(), batch, res)
             out["results"].append(r)
             if rank == 0:
                 print(json.dumps(r), flush=True)

@@ -14,10 +14,32 @@
 
 #if __has_include(<ATen/cuda/CUDAContext.h>)
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #define FOURMI_BENCH_CUDA 1
 #endif
 
 namespace fourmi::cli {
+
+AllocatedBytes allocated_bytes(torch::Device device) {
+#ifdef FOURMI_BENCH_CUDA
+  if (device.is_cuda()) {
+    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    return {s.allocated_bytes[all].current, s.allocated_bytes[all].peak};
+  }
+#else
+  (void)device;
+#endif
+  return {};
+}
+
+void reset_peak_bytes(torch::Device device) {
+#ifdef FOURMI_BENCH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#else
+  (void)device;
+#endif
+}
 
 std::string device_description(torch::Device device) {
 #ifdef FOURMI_BENCH_CUDA

@@ -20,10 +20,6 @@ int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
   return n;
 }
 
-void set_lr_of(torch::optim::Optimizer& opt, double lr) {
-  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
-}
-
 // One rank: gradients are already the step's.
 class LocalSync : public GradSync {
  public:
@@ -34,8 +30,10 @@ class LocalSync : public GradSync {
     run_optimizer(
         prof, [&] { return numel_of(params_); }, [&] { optimizer_->step_params(params_); });
   }
-  void set_lr(double lr) override { set_lr_of(*optimizer_, lr); }
+  void set_lr(double lr) override { optimizer_->set_lr(lr); }
   torch::optim::Optimizer& checkpoint_optimizer() override { return *optimizer_; }
+  bool capturable() const override { return true; }
+  void count_replayed_step() override { optimizer_->count_replayed_step(); }
 
  private:
   std::vector<torch::Tensor> params_;
@@ -54,7 +52,7 @@ class AllReduceSync : public ReducedSync {
     run_optimizer(
         prof, [&] { return numel_of(params_); }, [&] { optimizer_->step_params(params_); });
   }
-  void set_lr(double lr) override { set_lr_of(*optimizer_, lr); }
+  void set_lr(double lr) override { optimizer_->set_lr(lr); }
 };
 
 }  // namespace

@@ -15,9 +15,9 @@ FNOImpl::FNOImpl(const config::ModelConfig& config, ModeGroup group) : config_(c
   const int lifted_in = config_.in_channels + (config_.grid_embedding ? d : 0);
   lift_ = register_module("lift", PointwiseLinear(lifted_in, config_.width));
   for (int l = 0; l < config_.layers; ++l) {
-    spectral_.push_back(
-        register_module(fmt::format("spectral{}", l),
-                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes, group_})));
+    spectral_.push_back(register_module(fmt::format("spectral{}", l),
+                                        SpectralConv(SpectralConvOptions{config_.width, config_.width, config_.modes,
+                                                                         group_, config_.spectral_transform})));
     skip_.push_back(register_module(fmt::format("skip{}", l), PointwiseLinear(config_.width, config_.width)));
   }
   project_hidden_ = register_module("project_hidden", PointwiseLinear(config_.width, config_.projection_width));

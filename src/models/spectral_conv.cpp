@@ -111,9 +111,50 @@ SpectralConvImpl::SpectralConvImpl(SpectralConvOptions options) : options_(std::
   weight = register_parameter("weight", scale * w);
 }
 
+config::SpectralTransform choose_transform(config::SpectralTransform requested, const std::vector<int>& modes,
+                                           const torch::Device& device, bool tf32) {
+  if (requested != config::SpectralTransform::kAuto) return requested;
+  if (!device.is_cuda()) return config::SpectralTransform::kFft;
+  const int limit = tf32 ? kDftModeLimit : kDftModeLimitFp32;
+  for (int m : modes)
+    if (m > limit) return config::SpectralTransform::kFft;
+  return config::SpectralTransform::kDft;
+}
+
 torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
-  const int d = dim();
   check_modes_fit(options_.modes, x.sizes().slice(2));
+  const bool tf32 = at::globalContext().allowTF32CuBLAS();
+  if (choose_transform(options_.transform, options_.modes, x.device(), tf32) == config::SpectralTransform::kDft)
+    return forward_dft(x);
+  return forward_fft(x);
+}
+
+torch::Tensor SpectralConvImpl::mix(const torch::Tensor& all_modes) {
+  torch::Tensor own = take_own_modes(all_modes, options_.group, block_);  // this rank's block [T_own, B, Cin]
+  torch::Tensor mixed = mode_mix(own, weight, weight_grad_into_, mix_impl_);
+  return gather_all_modes(mixed, options_.group, block_);
+}
+
+torch::Tensor SpectralConvImpl::forward_dft(const torch::Tensor& x) {
+  std::vector<int64_t> grid(x.sizes().begin() + 2, x.sizes().end());
+  if (!dft_ || !dft_->serves(grid, x.options()))
+    dft_ = std::make_shared<const TruncatedDft>(grid, options_.modes, x.options());
+  const int64_t batch = x.size(0), cin = options_.in_channels, cout = options_.out_channels;
+  torch::Tensor modes_in = profile::run_op(
+      recorder_, "dft", "dft", [&] { return profile::truncated_dft_cost(batch * cin, grid, options_.modes); }, x,
+      [&](const torch::Tensor& in) { return truncated_dft(dft_, in); });
+  if (before_mix_) before_mix_();
+  torch::Tensor mixed = profile::run_op(
+      recorder_, "spectral_mix", "spectral_mix",
+      [&] { return profile::spectral_mix_cost(block_.count, batch, cin, cout, 0); }, modes_in,
+      [&](const torch::Tensor& in) { return mix(in); });
+  return profile::run_op(
+      recorder_, "idft", "dft", [&] { return profile::truncated_dft_cost(batch * cout, grid, options_.modes); }, mixed,
+      [&](const torch::Tensor& in) { return truncated_idft(dft_, in); });
+}
+
+torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x) {
+  const int d = dim();
   std::vector<int64_t> fft_dims;
   for (int k = 0; k < d; ++k) fft_dims.push_back(x.dim() - d + k);
   std::vector<int64_t> spatial(x.sizes().end() - d, x.sizes().end());
@@ -129,11 +170,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   if (before_mix_) before_mix_();
   torch::Tensor out_ft =
       profile::run_op(recorder_, "spectral_mix", "spectral_mix", mix_cost, x_ft, [&](const torch::Tensor& in) {
-        // [T, B, Cin] complex, then this rank's block of it (all of it on one rank)
-        torch::Tensor modes_in = take_own_modes(gather_modes(in, options_.modes), options_.group, block_);
-        torch::Tensor mixed =
-            mode_mix(modes_in, weight, weight_grad_into_, mix_impl_);  // per-mode channel mixing [T_own, B, Cout]
-        return scatter_modes(gather_all_modes(mixed, options_.group, block_), options_.modes, spectrum);
+        return scatter_modes(mix(gather_modes(in, options_.modes)), options_.modes, spectrum);
       });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
   return profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft,

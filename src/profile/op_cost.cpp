@@ -16,6 +16,26 @@ OpCost real_fft_cost(int64_t batch_channels, const std::vector<int64_t>& spatial
   return c;
 }
 
+OpCost truncated_dft_cost(int64_t batch_channels, const std::vector<int64_t>& grid, const std::vector<int>& modes) {
+  const size_t d = grid.size();
+  double rows = static_cast<double>(batch_channels);
+  for (size_t k = 0; k + 1 < d; ++k) rows *= static_cast<double>(grid[k]);
+  const double n_last = static_cast<double>(grid[d - 1]), kept = 2.0 * modes[d - 1];
+  OpCost c;
+  // last axis: [2 m_d, n_d] x [n_d, rows], real
+  c.flops = 2.0 * kept * n_last * rows;
+  c.bytes = 4.0 * (rows * n_last + kept * rows + kept * n_last);
+  // other axes, last first: two GEMMs [2p, n] x [n, R] per axis on planes of `plane` values
+  double plane = kept / 2.0 * rows;
+  for (size_t k = d - 1; k-- > 0;) {
+    const double n = static_cast<double>(grid[k]), p = 2.0 * modes[k], r = plane / n;
+    c.flops += 2.0 * 2.0 * (2.0 * p) * n * r;
+    c.bytes += 4.0 * (2.0 * plane + 2.0 * p * r + 2.0 * 2.0 * p * n);
+    plane = p * r;
+  }
+  return c;
+}
+
 OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels,
                          int64_t spectrum_points) {
   const double m = static_cast<double>(modes), b = static_cast<double>(batch);
@@ -49,7 +69,8 @@ OpCost adam_cost(int64_t params) {
 
 OpCost backward_of(const OpCost& f, const char* kind) {
   if (std::strcmp(kind, "spectral_mix") == 0 || std::strcmp(kind, "linear") == 0) return {2.0 * f.flops, 2.0 * f.bytes};
-  if (std::strcmp(kind, "fft") == 0 || std::strcmp(kind, "ifft") == 0) return f;
+  // a linear transform's gradient is its adjoint, the same amount of work
+  if (std::strcmp(kind, "fft") == 0 || std::strcmp(kind, "ifft") == 0 || std::strcmp(kind, "dft") == 0) return f;
   // Elementwise ops and the loss: the gradient reads the output gradient and the saved input
   // and writes the input gradient (three arrays where the forward moved two).
   return {2.0 * f.flops, 1.5 * f.bytes};

@@ -88,7 +88,7 @@ void add_to(OpCost& total, const OpCost& c) {
 }
 
 const char* precision_of(const std::string& kind, bool tf32_gemm) {
-  if (kind == "linear" || kind == "spectral_mix") return tf32_gemm ? "tf32" : "fp32";
+  if (kind == "linear" || kind == "spectral_mix" || kind == "dft") return tf32_gemm ? "tf32" : "fp32";
   return "fp32";
 }
 

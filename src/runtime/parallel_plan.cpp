@@ -209,6 +209,27 @@ ParallelPlan resolve_plan(const config::Config& config, const distributed::Launc
            !p.shard_min_mb.is_auto() ? "as set"
            : plan.copy_engine_gather ? "auto: copy-engine collectives"
                                      : "auto");
+  // CUDA graph of the training step: one rank (no collectives inside the step), no host checks.
+  const config::Switch graph = config.train.cuda_graph;
+  if (graph == Switch::kOn) {
+    if (!plan.cuda)
+      refuse("train.cuda_graph=true needs a GPU run, and this run is on the CPU; accepted on the CPU: auto or false");
+    if (multi)
+      refuse(fmt::format(
+          "train.cuda_graph=true captures steps of one rank, and this launch has {} ranks; accepted: auto or false",
+          launch.world_size));
+    if (config.debug.check_finite)
+      refuse(
+          "train.cuda_graph=true cannot replay debug.check_finite's host checks; accepted with debug.check_finite: "
+          "auto or false");
+  }
+  plan.cuda_graph = graph != Switch::kOff && plan.cuda && !multi && !config.debug.check_finite;
+  if (plan.cuda)
+    decide("train.cuda_graph", on_off(plan.cuda_graph),
+           graph != Switch::kAuto ? "as set"
+           : plan.cuda_graph      ? "auto: one GPU rank"
+           : multi                ? "auto: several ranks"
+                                  : "auto: debug.check_finite");
   plan.bf16_compress = p.bf16_compress;
   plan.grad_into_bucket = p.grad_into_bucket;
   plan.timeout_s = p.timeout_s;

@@ -29,6 +29,24 @@ void FusedAdam::step_params(const std::vector<torch::Tensor>& params) {
   update(static_cast<torch::optim::AdamOptions&>(param_groups()[0].options()), params);
 }
 
+void FusedAdam::set_lr(double lr) {
+  for (auto& group : param_groups()) group.options().set_lr(lr);
+  if (device_lr_.defined()) {
+    device_lr_.fill_(lr);
+    device_lr_value_ = lr;
+  }
+}
+
+void FusedAdam::count_replayed_step() {
+  for (auto& [key, dev_step] : device_steps_) {
+    auto it = state().find(const_cast<void*>(key));  // the state's keys are the parameters' impls
+    if (it == state().end()) continue;
+    auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
+    st.step(st.step() + 1);
+    dev_step.mirrors = st.step();
+  }
+}
+
 void FusedAdam::update(torch::optim::AdamOptions& opt, const std::vector<torch::Tensor>& group_params) {
   if (opt.amsgrad()) throw std::invalid_argument("FusedAdam: amsgrad is not supported");
   std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
@@ -58,6 +76,22 @@ void FusedAdam::update(torch::optim::AdamOptions& opt, const std::vector<torch::
   if (params.empty()) return;
   torch::_foreach_add_(steps, 1);
   const auto [beta1, beta2] = opt.betas();
+  if (params[0].is_cuda() && param_groups().size() == 1) {
+    // The rate as a device scalar: a captured step reads it, so set_lr() reaches replays. Written
+    // only when it changed, so a capture records no write of it.
+    if (!device_lr_.defined() || device_lr_.device() != params[0].device())
+      device_lr_ = torch::full({}, opt.lr(), params[0].options().dtype(torch::kFloat32));
+    else if (device_lr_value_ != opt.lr())
+      device_lr_.fill_(opt.lr());
+    device_lr_value_ = opt.lr();
+    if (decoupled_)
+      at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, device_lr_, beta1, beta2, opt.weight_decay(),
+                        opt.eps(), /*amsgrad=*/false, /*maximize=*/false);
+    else
+      at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, device_lr_, beta1, beta2, opt.weight_decay(),
+                       opt.eps(), /*amsgrad=*/false, /*maximize=*/false);
+    return;
+  }
   if (decoupled_)
     at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, opt.lr(), beta1, beta2, opt.weight_decay(),
                       opt.eps(),

@@ -32,6 +32,16 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
   recorder_ = profile::OpRecorder(profiler_.get(), config_.debug.check_finite);
   model_->set_recorder(&recorder_);
   sync_ = gradsync::make_grad_sync(model_, comm_, config_.train, sync, &recorder_);
+  const config::Switch graph = config_.train.cuda_graph;
+  const bool can_graph = device_.is_cuda() && sync_->capturable() && !config_.debug.check_finite &&
+                         model_->mode_group().size() == 1 && cuda_graphs_available();
+  if (graph == config::Switch::kOn && !can_graph)
+    throw std::invalid_argument(
+        "train.cuda_graph=true needs a CUDA device, one rank and debug.check_finite off (a CUDA build of fourmi); "
+        "accepted here: auto or false");
+  if (graph != config::Switch::kOff && can_graph)
+    graphed_ = std::make_unique<GraphedStep>([this](const data::Batch& b) { return eager_step(b); },
+                                             [this] { sync_->count_replayed_step(); });
 }
 
 Trainer::~Trainer() {
@@ -59,13 +69,14 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
     prof = g >= begin && g < prof_end;
   }
   if (!plain && !prof) return train_step(batch);
+  // Both kinds of window step run eagerly, so that the profiler's overhead is measured on one path.
   const bool instrument = prof;
   profiler_->plan_steps(profiled_count);  // the same count on every call of a run
   if (instrument) profiler_->prepare_step();
   line_up_ranks();
   auto t0 = std::chrono::steady_clock::now();
   if (instrument) profiler_->begin_step(batch.wait_seconds * 1e3);
-  torch::Tensor loss = train_step(batch);
+  torch::Tensor loss = eager_step(batch);
   if (instrument) profiler_->end_step();
   util::synchronize(device_);
   profiler_->add_wall_time(prof,
@@ -86,6 +97,11 @@ void Trainer::line_up_ranks() {
 }
 
 torch::Tensor Trainer::train_step(const data::Batch& batch) {
+  if (graphed_ && !recorder_.recording()) return graphed_->run(batch);
+  return eager_step(batch);
+}
+
+torch::Tensor Trainer::eager_step(const data::Batch& batch) {
   const int micro = config_.train.grad_accum;
   const int64_t rows = batch.x.size(0);
   const int64_t chunk = (rows + micro - 1) / micro;

@@ -97,6 +97,17 @@ TEST(ConfigLoader, EnumsAndSwitchesAreTypedAtLoad) {
   EXPECT_TRUE(back.parallel.modes.is_auto());
 }
 
+TEST(ConfigLoader, SpectralTransformAndCudaGraphAreTyped) {
+  std::string e = error_of("model:\n  spectral_transform: fast\n");
+  EXPECT_TRUE(contains(e, "model.spectral_transform") && contains(e, "'auto' 'fft' 'dft'")) << e;
+  Config c = load_config_text("model:\n  spectral_transform: dft\ntrain:\n  cuda_graph: false\n", "t.yaml");
+  EXPECT_EQ(c.model.spectral_transform, fourmi::config::SpectralTransform::kDft);
+  EXPECT_EQ(c.train.cuda_graph, fourmi::config::Switch::kOff);
+  Config back = load_config_text(fourmi::config::to_yaml(c), "written.yaml");
+  EXPECT_EQ(back.model.spectral_transform, fourmi::config::SpectralTransform::kDft);
+  EXPECT_EQ(back.train.cuda_graph, fourmi::config::Switch::kOff);
+}
+
 TEST(ConfigLoader, ShardMinMbIsAutoOrANonNegativeNumber) {
   for (const char* bad : {"-1", "one", "1MB"}) {
     std::string e = error_of(std::string("parallel:\n  shard_min_mb: ") + bad + "\n");

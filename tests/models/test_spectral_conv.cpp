@@ -61,9 +61,11 @@ torch::Tensor dense_reference(const torch::Tensor& x, const torch::Tensor& weigh
   return y.reshape(shape);
 }
 
-void check_against_reference(std::vector<int> modes, std::vector<int64_t> grid) {
+using fourmi::config::SpectralTransform;
+
+void check_against_reference(std::vector<int> modes, std::vector<int64_t> grid, SpectralTransform transform) {
   torch::manual_seed(3);
-  SpectralConv conv(SpectralConvOptions{3, 2, modes});
+  SpectralConv conv(SpectralConvOptions{3, 2, modes, {}, transform});
   conv->to(torch::kFloat64);
   conv->weight.data().normal_();
   std::vector<int64_t> shape{2, 3};
@@ -88,10 +90,33 @@ void check_against_reference(std::vector<int> modes, std::vector<int64_t> grid) 
 
 }  // namespace
 
-TEST(SpectralConv, MatchesDenseDft1D) { check_against_reference({5}, {16}); }
-TEST(SpectralConv, MatchesDenseDft1DOddGrid) { check_against_reference({4}, {11}); }
-TEST(SpectralConv, MatchesDenseDft2D) { check_against_reference({3, 4}, {8, 10}); }
-TEST(SpectralConv, MatchesDenseDft3D) { check_against_reference({2, 3, 2}, {6, 8, 6}); }
+class BothTransforms : public ::testing::TestWithParam<SpectralTransform> {};
+
+TEST_P(BothTransforms, MatchesDenseDft1D) { check_against_reference({5}, {16}, GetParam()); }
+TEST_P(BothTransforms, MatchesDenseDft1DOddGrid) { check_against_reference({4}, {11}, GetParam()); }
+TEST_P(BothTransforms, MatchesDenseDft2D) { check_against_reference({3, 4}, {8, 10}, GetParam()); }
+TEST_P(BothTransforms, MatchesDenseDft2DOddGrid) { check_against_reference({2, 3}, {7, 9}, GetParam()); }
+TEST_P(BothTransforms, MatchesDenseDft3D) { check_against_reference({2, 3, 2}, {6, 8, 6}, GetParam()); }
+TEST_P(BothTransforms, MatchesDenseDft3DOddGrid) { check_against_reference({2, 1, 3}, {5, 7, 7}, GetParam()); }
+// Modes up to the edge the layer accepts: n / 2 on every axis (corners touching, no Nyquist).
+TEST_P(BothTransforms, MatchesDenseDftAtTheModeLimit) { check_against_reference({4, 3}, {8, 7}, GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(SpectralConv, BothTransforms,
+                         ::testing::Values(SpectralTransform::kFft, SpectralTransform::kDft),
+                         [](const auto& info) { return std::string(fourmi::config::name_of(info.param)); });
+
+TEST(SpectralConv, AutoPicksFftOnCpuAndDftForFewModesOnCuda) {
+  using fourmi::models::choose_transform;
+  EXPECT_EQ(choose_transform(SpectralTransform::kAuto, {16, 16}, torch::kCPU, true), SpectralTransform::kFft);
+  EXPECT_EQ(choose_transform(SpectralTransform::kDft, {16, 16}, torch::kCPU, true), SpectralTransform::kDft);
+  const torch::Device gpu(torch::kCUDA, 0);
+  EXPECT_EQ(choose_transform(SpectralTransform::kAuto, {16, 16}, gpu, true), SpectralTransform::kDft);
+  EXPECT_EQ(choose_transform(SpectralTransform::kAuto, {fourmi::models::kDftModeLimit + 1, 4}, gpu, true),
+            SpectralTransform::kFft);
+  EXPECT_EQ(choose_transform(SpectralTransform::kAuto, {fourmi::models::kDftModeLimitFp32 + 1}, gpu, false),
+            SpectralTransform::kFft);
+  EXPECT_EQ(choose_transform(SpectralTransform::kFft, {4}, gpu, true), SpectralTransform::kFft);
+}
 
 TEST(SpectralConv, WeightsAreRealWithTrailingTwo) {
   SpectralConv conv(SpectralConvOptions{4, 5, {3, 2}});

@@ -142,6 +142,9 @@ TEST(ParallelPlan, ContradictionsAreRefusedNamingTheKeys) {
        1,
        kGpus,
        {"run.compute_stream=dedicated", "auto or legacy"}},
+      {{"train.cuda_graph=true"}, 1, 1, kCpuOnly, {"train.cuda_graph=true", "CPU"}},
+      {{"train.cuda_graph=true"}, 2, 2, kGpus, {"train.cuda_graph=true", "2 ranks"}},
+      {{"train.cuda_graph=true", "debug.check_finite=true"}, 1, 1, kGpus, {"train.cuda_graph=true", "check_finite"}},
   };
   for (const auto& c : cases) {
     std::string joined;
@@ -155,6 +158,14 @@ TEST(ParallelPlan, ContradictionsAreRefusedNamingTheKeys) {
             << joined << ": '" << e.what() << "' lacks '" << key << "'";
     }
   }
+}
+
+TEST(ParallelPlan, CudaGraphAutoIsOnForOneGpuRankOnly) {
+  EXPECT_TRUE(plan({}, 1, 1).cuda_graph);
+  EXPECT_FALSE(plan({}, 1, 1, kCpuOnly).cuda_graph);
+  EXPECT_FALSE(plan({}, 2, 2).cuda_graph);
+  EXPECT_FALSE(plan({"debug.check_finite=true"}, 1, 1).cuda_graph);
+  EXPECT_FALSE(plan({"train.cuda_graph=false"}, 1, 1).cuda_graph);
 }
 
 TEST(ParallelPlan, SettingsThatDoNotApplyToOneRankAreReportedNotRefused) {

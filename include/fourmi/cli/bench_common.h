@@ -9,6 +9,14 @@
 
 namespace fourmi::cli {
 
+// The CUDA caching allocator's bytes on `device` now and at their peak since the last reset (zeros
+// on the CPU), and the reset of that peak.
+struct AllocatedBytes {
+  int64_t current = 0, peak = 0;
+};
+AllocatedBytes allocated_bytes(torch::Device device);
+void reset_peak_bytes(torch::Device device);
+
 // "NVIDIA H200" / the CPU model name, for result files.
 std::string device_description(torch::Device device);
 // Adds `runs` to the JSON result file at `path` ({"device", "host", "date", "commands", "runs"}),

@@ -22,6 +22,7 @@ enum class ComputeStream { kAuto, kLegacy, kDedicated };
 enum class Normalize { kNone, kGaussian };
 enum class OptimizerKind { kAdam, kAdamW };
 enum class Schedule { kNone, kStep, kCosine };
+enum class SpectralTransform { kAuto, kFft, kDft };
 
 template <class E>
 struct EnumTable;
@@ -59,6 +60,12 @@ template <>
 struct EnumTable<Schedule> {
   static constexpr std::pair<Schedule, const char*> values[] = {
       {Schedule::kNone, "none"}, {Schedule::kStep, "step"}, {Schedule::kCosine, "cosine"}};
+};
+
+template <>
+struct EnumTable<SpectralTransform> {
+  static constexpr std::pair<SpectralTransform, const char*> values[] = {
+      {SpectralTransform::kAuto, "auto"}, {SpectralTransform::kFft, "fft"}, {SpectralTransform::kDft, "dft"}};
 };
 
 // The YAML word of an enum value.
@@ -174,6 +181,10 @@ struct ModelConfig {
   int projection_width = 128;
   bool grid_embedding = true;
   double padding = 0.0;  // domain padding, fraction of each spatial extent
+  // How the spectral layers transform: fft (cuFFT/pocketfft over the whole grid, then the retained
+  // modes sliced out) | dft (GEMMs against DFT matrices of the retained modes only) | auto (the
+  // rule in models/spectral_transform.h, measured in docs/performance.md).
+  SpectralTransform spectral_transform = SpectralTransform::kAuto;
 };
 
 struct TrainConfig {
@@ -190,6 +201,9 @@ struct TrainConfig {
   int eval_every = 10;        // epochs
   int checkpoint_every = 50;  // epochs
   bool checkpoints = true;    // false: write none (benchmarks of models too large to save often)
+  // Capture the training step in a CUDA graph and replay it (train/graphed_step.h). auto: on for
+  // CUDA runs of one rank without debug.check_finite; true refuses any other run at load.
+  Switch cuda_graph = Switch::kAuto;
 };
 
 struct ParallelConfig {

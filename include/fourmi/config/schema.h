@@ -148,6 +148,7 @@ void describe(V& v, ModelConfig& c) {
   v("projection_width", c.projection_width, at_least(1));
   v("grid_embedding", c.grid_embedding);
   v("padding", c.padding, in_range(0.0, 1.0));
+  v("spectral_transform", c.spectral_transform);
 }
 template <class V>
 void describe(V& v, TrainConfig& c) {
@@ -164,6 +165,7 @@ void describe(V& v, TrainConfig& c) {
   v("eval_every", c.eval_every, at_least(1));
   v("checkpoint_every", c.checkpoint_every, at_least(1));
   v("checkpoints", c.checkpoints);
+  v("cuda_graph", c.cuda_graph);
 }
 template <class V>
 void describe(V& v, ParallelConfig& c) {

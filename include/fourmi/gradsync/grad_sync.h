@@ -48,6 +48,11 @@ class GradSync {
   virtual void drop_exported_state() {}
   // After a checkpoint was loaded into checkpoint_optimizer(): take this rank's part of it.
   virtual void import_state() {}
+  // Whether prepare() and step() may be captured in a CUDA graph and replayed (train/graphed_step.h):
+  // no collectives and no host-side state that changes from step to step.
+  virtual bool capturable() const { return false; }
+  // After a replayed step: the host-side bookkeeping of the optimizer step the replay ran.
+  virtual void count_replayed_step() {}
 };
 
 // One rank: no reducer. Several: `options.shard` picks ZeRO-1, else the all-reduce. Broadcasts

@@ -9,6 +9,10 @@
 // forward(): LibTorch's Adam squares gradients without a conjugate, so complex
 // parameters would get a wrong second moment.
 //
+// The transforms are rfftn/irfftn with the modes sliced out and placed back (fft), or GEMMs
+// against the DFT matrices of the retained modes only (dft, truncated_dft.h); `transform` picks
+// one, auto by choose_transform() on every forward's grid. Both give the same values and gradients.
+//
 // Mode parallelism: with a group of M ranks, `weight` holds only this rank's block of the flat
 // mode index (mode_block); the forward transform is computed on the replicated input, the own
 // modes mixed, and the mixed blocks all-gathered before the inverse transform. The initial
@@ -23,8 +27,10 @@
 #include <functional>
 #include <vector>
 
+#include "fourmi/config/config.h"
 #include "fourmi/models/mode_mix.h"
 #include "fourmi/models/mode_parallel.h"
+#include "fourmi/models/truncated_dft.h"
 #include "fourmi/profile/op_recorder.h"
 
 namespace fourmi::models {
@@ -34,7 +40,18 @@ struct SpectralConvOptions {
   int out_channels = 1;
   std::vector<int> modes;  // one entry per spatial dimension
   ModeGroup group;         // ranks sharing the retained modes (mode_parallel.h); default: one rank
+  config::SpectralTransform transform = config::SpectralTransform::kAuto;
 };
+
+// The transform `requested` resolves to for the layer's modes and the device (never kAuto). auto:
+// dft on CUDA when every axis keeps at most kDftModeLimit modes with TF32 GEMMs (kDftModeLimitFp32
+// without: the largest counts measured, where the DFT still won), fft otherwise and on CPUs. The first GEMM's
+// arithmetic intensity is about m_d flops per byte whatever the grid, so the limit is a mode count; its value is the
+// measured crossover (docs/performance.md, bench/gpu/spectral_crossover.sh).
+config::SpectralTransform choose_transform(config::SpectralTransform requested, const std::vector<int>& modes,
+                                           const torch::Device& device, bool tf32);
+inline constexpr int kDftModeLimit = 128;
+inline constexpr int kDftModeLimitFp32 = 48;
 
 class SpectralConvImpl : public torch::nn::Module {
  public:
@@ -61,6 +78,11 @@ class SpectralConvImpl : public torch::nn::Module {
   torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
  private:
+  torch::Tensor forward_fft(const torch::Tensor& x);
+  torch::Tensor forward_dft(const torch::Tensor& x);
+  // The mode mixing of this rank's block: [T, B, Cin] complex (all modes) → [T, B, Cout] (all modes).
+  torch::Tensor mix(const torch::Tensor& all_modes);
+
   SpectralConvOptions options_;
   int64_t total_modes_ = 0;
   ModeBlock block_;
@@ -68,6 +90,7 @@ class SpectralConvImpl : public torch::nn::Module {
   GradDestination weight_grad_into_;
   profile::OpRecorder* recorder_ = nullptr;
   MixImpl mix_impl_ = MixImpl::kCublas;
+  TruncatedDftPtr dft_;  // the last grid's DFT matrices
 };
 TORCH_MODULE(SpectralConv);
 

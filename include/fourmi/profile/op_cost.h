@@ -17,6 +17,9 @@ struct OpCost {
 
 // Forward rfftn (or irfftn) over `spatial` of `batch_channels` real fields of float32.
 OpCost real_fft_cost(int64_t batch_channels, const std::vector<int64_t>& spatial);
+// Truncated forward DFT (or its inverse, the same GEMMs reversed) of `batch_channels` float32
+// fields over `grid`, keeping `modes` (models/truncated_dft.h).
+OpCost truncated_dft_cost(int64_t batch_channels, const std::vector<int64_t>& grid, const std::vector<int>& modes);
 // Per-mode complex channel mixing [M, B, Cin] x [M, Cin, Cout] with the gather and scatter of modes.
 OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels,
                          int64_t spectrum_points);

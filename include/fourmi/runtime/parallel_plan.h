@@ -44,6 +44,7 @@ struct ParallelPlan {
   bool tf32 = true;
   bool deterministic = false;
   bool sync_launches = false;
+  bool cuda_graph = false;  // the training step captured and replayed (train.cuda_graph)
   // (key, "resolved value (why)") for the start-up table, one row per decision.
   std::vector<std::pair<std::string, std::string>> decisions;
 };

@@ -21,6 +21,11 @@ class FusedAdam : public torch::optim::Adam {
   // The same update for some of the parameters only (a bucket whose gradients are reduced while
   // others are not yet); every parameter must be updated once per step. One parameter group only.
   void step_params(const std::vector<torch::Tensor>& params);
+  // Sets every group's learning rate; on CUDA also the device copy the update reads, so that a step
+  // replayed from a CUDA graph (graphed_step.h) uses the new rate.
+  void set_lr(double lr);
+  // Advances the host step counts after a replayed step, whose update ran only on the device.
+  void count_replayed_step();
 
  private:
   void update(torch::optim::AdamOptions& options, const std::vector<torch::Tensor>& params);
@@ -30,6 +35,8 @@ class FusedAdam : public torch::optim::Adam {
     int64_t mirrors = -1;  // the AdamParamState step it equals; a mismatch (a loaded checkpoint) rebuilds it
   };
   std::unordered_map<const void*, DeviceStep> device_steps_;
+  torch::Tensor device_lr_;  // CUDA: the rate as a device scalar (one group), read by the fused kernel
+  double device_lr_value_ = -1;
 };
 
 // train.optimizer (adam | adamw) with train.lr and train.weight_decay over `params`.

@@ -25,6 +25,7 @@
 #include "fourmi/profile/op_recorder.h"
 #include "fourmi/profile/profiler.h"
 #include "fourmi/train/fused_adam.h"
+#include "fourmi/train/graphed_step.h"
 #include "fourmi/train/metrics.h"
 
 namespace fourmi::train {
@@ -60,9 +61,12 @@ class Trainer {
   // Installs the unit-Gaussian normalisers of the training split when data.normalize is gaussian.
   void use_normalization(const data::Manifest& train_manifest);
   // One optimizer step on one batch (micro-steps, gradient sync, Adam); returns this rank's
-  // share of the global mean loss as a device scalar (no host synchronisation). Public for
+  // share of the global mean loss as a device scalar (no host synchronisation). Replayed from a
+  // CUDA graph when train.cuda_graph allows it and no profiler is recording. Public for
   // benchmarks that feed synthetic batches.
   torch::Tensor train_step(const data::Batch& batch);
+  // Whether train_step() replays a captured graph (once warmed up).
+  bool graphed() const { return graphed_ != nullptr; }
   torch::optim::Optimizer& optimizer() { return sync_->checkpoint_optimizer(); }
   models::FNO& model() { return model_; }
   // The step profiler when profile.enabled (finished once fit() has run its profiled steps).
@@ -72,6 +76,7 @@ class Trainer {
 
  private:
   torch::Tensor reduce_sum(const torch::Tensor& host);
+  torch::Tensor eager_step(const data::Batch& batch);
   // Runs one step; inside the profile windows it is timed (synchronised) and, in the
   // profiled window, recorded op by op.
   torch::Tensor timed_step(const data::Batch& batch, int64_t global_step,
@@ -89,6 +94,7 @@ class Trainer {
   std::unique_ptr<profile::Profiler> profiler_;  // before recorder_ and sync_, which point at it
   profile::OpRecorder recorder_;
   std::unique_ptr<gradsync::GradSync> sync_;
+  std::unique_ptr<GraphedStep> graphed_;  // train.cuda_graph: the step captured and replayed
   data::Normalizer x_norm_, y_norm_;
   MetricsWriter metrics_;
 };
