@@ -2,7 +2,9 @@
 # fno_step.sh — the FNO-2D training step on one GPU, fourmi side by side with the PyTorch reference
 # (eager and CUDA-graph) and neuraloperator, plus the spectral layer's fft/dft crossover.
 #   bash bench/gpu/fno_step.sh OUT
-# Writes OUT/fno_step.json (bench/results/fno_step.json's layout: device, date, commands, runs) and
+# Writes OUT/fno_step.json (bench/results/fno_step.json's layout: device, date, commands, runs, and
+# epochs: the paper's Burgers FNO-1D trained by `fourmi train` against a PyTorch loop with the data
+# held on the GPU, eager and graph-captured) and
 # OUT/spectral_crossover.json (fourmi-bench-spectral's sweep). Needs .deps/*.deb and, for
 # neuraloperator, .deps/wheels/ (docs/benchmarks.md, 'Preparing a GPU run').
 source bench/gpu/common.sh
@@ -37,6 +39,17 @@ if ls "$REPO"/.deps/wheels/neuraloperator-*.whl > /dev/null 2>&1; then
   PYTHONPATH=/tmp/neuralop python3 "$REFERENCE" neuralop --configs paper,medium,large --json "$W/res/neuralop.json" | tail -3
 fi
 
+step "Burgers FNO-1D epochs (1000 samples at 1024 points, batch 20): fourmi train, graph on and off"
+burgers_data
+for g in true false; do
+  (cd "$W" && timeout 120 "$F" train -c "$REPO/configs/burgers1d.yaml" --set train.epochs=6 --set train.eval_every=1000 \
+    --set train.checkpoints=false --set run.progress=false --set train.cuda_graph=$g --set run.name=burgers-graph$g \
+    > "$W/burgers-graph$g.log" 2>&1) || tail -5 "$W/burgers-graph$g.log"
+  cp "$W/runs/burgers-graph$g/metrics.jsonl" "$W/res/burgers_graph$g.jsonl" 2>/dev/null
+done
+step "PyTorch Burgers loop, data on the GPU, eager and CUDA graph"
+python3 "$REFERENCE" epoch --json "$W/res/torch_epoch.json" | tail -1
+
 python3 - "$OUT/fno_step.json" "$W/res" "$COMMAND" "$MACHINE" "$DATE" <<'PY'
 import json, os, sys
 out, res, command, machine, date = sys.argv[1:]
@@ -62,8 +75,21 @@ for name in ("paper", "medium", "large"):
                  "neuralop_ms": nop[name]["step_ms"] if name in nop else None,
                  "fourmi_peak_bytes": dft["peak_mem_bytes"], "torch_peak_bytes": ref[name]["peak_mem_bytes"],
                  "speedup_vs_torch": ref[name]["step_ms"] / dft["step_ms"]})
-doc = {"device": machine, "date": date, "commands": [command], "runs": runs, "epochs": []}
+def epoch_s(name):  # mean epoch seconds of a fourmi run, its first epoch (warm-up, capture) left out
+    f = os.path.join(res, name)
+    if not os.path.exists(f):
+        return None
+    rows = [json.loads(line) for line in open(f) if line.strip()]
+    return sum(r["epoch_seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
+epochs = []
+torch_epoch = {r["benchmark"]: r for r in (load("torch_epoch.json") or {}).get("results", [])}
+if "burgers" in torch_epoch and epoch_s("burgers_graphtrue.jsonl"):
+    t = torch_epoch["burgers"]
+    epochs.append({"benchmark": "burgers", "fourmi_s": epoch_s("burgers_graphtrue.jsonl"),
+                   "fourmi_eager_s": epoch_s("burgers_graphfalse.jsonl"), "torch_s": t["epoch_s"],
+                   "torch_graph_s": t["graph_epoch_s"]})
+doc = {"device": machine, "date": date, "commands": [command], "runs": runs, "epochs": epochs}
 json.dump(doc, open(out, "w"), indent=1)
-for r in runs:
+for r in runs + epochs:
     print(json.dumps(r))
 PY
