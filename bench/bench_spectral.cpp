@@ -46,23 +46,18 @@ Timing time_layer(models::SpectralConv& conv, const torch::Tensor& x, const torc
   return t;
 }
 
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoi(item));
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"fourmi spectral-layer transform benchmark: fft against the truncated DFT"};
   int dim = 2, width = 64, batch = 16, warmup = 3, reps = 10;
-  std::string grids = "64,128,256", modes = "8,16,32", json_out, device_name = "auto";
+  std::vector<int> grids{64, 128, 256}, modes{8, 16, 32};
+  std::string json_out, device_name = "auto";
   bool tf32 = true;
   app.add_option("--dim", dim, "spatial dimensions (1-3)")->check(CLI::Range(1, 3));
-  app.add_option("--grids", grids, "comma-separated grid points per dimension");
-  app.add_option("--modes", modes, "comma-separated retained modes per dimension (only those that fit a grid run)");
+  app.add_option("--grids", grids, "comma-separated grid points per dimension")->delimiter(',');
+  app.add_option("--modes", modes, "comma-separated retained modes per dimension (only those that fit a grid run)")
+      ->delimiter(',');
   app.add_option("--width", width, "input and output channels");
   app.add_option("--batch", batch, "samples");
   app.add_option("--warmup", warmup, "untimed passes");
@@ -76,8 +71,8 @@ int main(int argc, char** argv) {
   const torch::Device device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   at::globalContext().setAllowTF32CuBLAS(tf32);
   nlohmann::json runs = nlohmann::json::array();
-  for (int n : parse_list(grids)) {
-    for (int m : parse_list(modes)) {
+  for (int n : grids) {
+    for (int m : modes) {
       if (2 * m > n) continue;
       std::vector<int64_t> shape{batch, width};
       for (int k = 0; k < dim; ++k) shape.push_back(n);

@@ -117,19 +117,7 @@ def burgers_epochs(samples=1000, res=1024, batch=20, epochs=6, graph=False):
     step = None
     if graph:
         sx, sy = xs[:batch].clone(), ys[:batch].clone()
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                opt.zero_grad(set_to_none=False)
-                relative_l2(model(sx), sy).backward()
-                opt.step()
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        opt.zero_grad(set_to_none=False)
-        with torch.cuda.graph(g):
-            relative_l2(model(sx), sy).backward()
-            opt.step()
+        g = capture_step(model, opt, relative_l2, sx, sy)
 
         def step(x, y):
             sx.copy_(x)
@@ -153,25 +141,33 @@ def burgers_epochs(samples=1000, res=1024, batch=20, epochs=6, graph=False):
     return sum(times[1:]) / len(times[1:])
 
 
+def capture_step(model, opt, loss_fn, x, y):
+    """The step on the static batch x, y (forward, loss_fn, backward, opt.step()) captured in a
+    CUDA graph after three eager warm-up steps on a side stream (allocator pools, cuFFT plans, Adam
+    state); opt must be capturable. Returns the graph: fill x and y in place, then replay()."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            opt.zero_grad(set_to_none=False)
+            loss_fn(model(x), y).backward()
+            opt.step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=False)
+    with torch.cuda.graph(graph):
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return graph
+
+
 def graph_step_ms(model, batch, res, steps=30, warmup=8):
     """The whole step (forward, backward, Adam) captured once in a CUDA graph, then replayed."""
     dev = torch.device("cuda")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
     x = torch.randn(batch, res, res, 3, device=dev)
     y = torch.randn(batch, res, res, 1, device=dev)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):  # warm-up outside the graph: allocator pools, cuFFT plans, Adam state
-        for _ in range(3):
-            opt.zero_grad(set_to_none=False)
-            F.mse_loss(model(x), y).backward()
-            opt.step()
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    opt.zero_grad(set_to_none=False)
-    with torch.cuda.graph(graph):
-        F.mse_loss(model(x), y).backward()
-        opt.step()
+    graph = capture_step(model, opt, F.mse_loss, x, y)
     for i in range(warmup + steps):
         if i == warmup:
             torch.cuda.synchronize()

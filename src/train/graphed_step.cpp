@@ -43,8 +43,6 @@ GraphedStep::GraphedStep(Body body, std::function<void()> after_replay)
     : body_(std::move(body)), after_replay_(std::move(after_replay)) {}
 GraphedStep::~GraphedStep() = default;
 
-bool GraphedStep::captured() const { return graph_ && graph_->captured; }
-
 torch::Tensor GraphedStep::run(const data::Batch& batch) {
   if (!batch.x.is_cuda()) throw std::invalid_argument("GraphedStep: the batch is not on a CUDA device");
   if (!graph_) graph_ = std::make_unique<Graph>(batch.x.device());
@@ -75,7 +73,6 @@ torch::Tensor GraphedStep::run(const data::Batch& batch) {
         g.inputs.weight.copy_(batch.weight, /*non_blocking=*/true);
       }
       g.graph.replay();
-      ++replays_;
       if (after_replay_) after_replay_();
       loss = g.loss;
     }
@@ -91,7 +88,6 @@ bool cuda_graphs_available() { return false; }
 GraphedStep::GraphedStep(Body body, std::function<void()> after_replay)
     : body_(std::move(body)), after_replay_(std::move(after_replay)) {}
 GraphedStep::~GraphedStep() = default;
-bool GraphedStep::captured() const { return false; }
 torch::Tensor GraphedStep::run(const data::Batch&) {
   throw std::logic_error("GraphedStep: this fourmi was built without CUDA");
 }

@@ -183,7 +183,7 @@ struct ModelConfig {
   double padding = 0.0;  // domain padding, fraction of each spatial extent
   // How the spectral layers transform: fft (cuFFT/pocketfft over the whole grid, then the retained
   // modes sliced out) | dft (GEMMs against DFT matrices of the retained modes only) | auto (the
-  // rule in models/spectral_transform.h, measured in docs/performance.md).
+  // rule of choose_transform in models/spectral_conv.h, measured in docs/performance.md).
   SpectralTransform spectral_transform = SpectralTransform::kAuto;
 };
 

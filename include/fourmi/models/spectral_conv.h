@@ -11,7 +11,7 @@
 //
 // The transforms are rfftn/irfftn with the modes sliced out and placed back (fft), or GEMMs
 // against the DFT matrices of the retained modes only (dft, truncated_dft.h); `transform` picks
-// one, auto by choose_transform() on every forward's grid. Both give the same values and gradients.
+// one, auto by choose_transform() on every forward (modes, device, TF32). Both give the same values and gradients.
 //
 // Mode parallelism: with a group of M ranks, `weight` holds only this rank's block of the flat
 // mode index (mode_block); the forward transform is computed on the replicated input, the own
@@ -47,7 +47,7 @@ struct SpectralConvOptions {
 // dft on CUDA when every axis keeps at most kDftModeLimit modes with TF32 GEMMs (kDftModeLimitFp32
 // without: the largest counts measured, where the DFT still won), fft otherwise and on CPUs. The first GEMM's
 // arithmetic intensity is about m_d flops per byte whatever the grid, so the limit is a mode count; its value is the
-// measured crossover (docs/performance.md, bench/gpu/spectral_crossover.sh).
+// measured crossover (docs/performance.md, bench/gpu/fno_step.sh).
 config::SpectralTransform choose_transform(config::SpectralTransform requested, const std::vector<int>& modes,
                                            const torch::Device& device, bool tf32);
 inline constexpr int kDftModeLimit = 128;

@@ -16,8 +16,8 @@
 //
 // The matrices are built once per (grid, modes, dtype, device) in float64 and rounded to the
 // tensors' dtype. Work per axis is 2·(2 m_k)·n_k flops per transformed row: less than an FFT's
-// memory traffic when few modes are kept, more arithmetic when many are (spectral_transform.h
-// states where the crossover lies).
+// memory traffic when few modes are kept, more arithmetic when many are (choose_transform in
+// spectral_conv.h states where the crossover lies).
 #pragma once
 
 #include <torch/types.h>

@@ -36,8 +36,6 @@ class GraphedStep {
 
   // One training step on `batch` (on the CUDA device); returns the body's loss.
   torch::Tensor run(const data::Batch& batch);
-  bool captured() const;
-  int64_t replays() const { return replays_; }
 
  private:
   struct Graph;  // the CUDA graph, its stream and static inputs (graphed_step.cpp)
@@ -45,7 +43,6 @@ class GraphedStep {
   std::function<void()> after_replay_;
   std::unique_ptr<Graph> graph_;
   int warm_ = 0;
-  int64_t replays_ = 0;
 };
 
 // Whether this build can capture CUDA graphs (a CUDA build of LibTorch).
