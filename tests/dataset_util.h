@@ -46,7 +46,7 @@ inline void write_indexed_dataset(const std::string& dir, const std::string& nam
     return torch::arange(n, torch::kFloat32).view(column).expand(shape);
   };
   data::DatasetWriter w(dir, toy_header(name, n, x_shape, y_shape), shards);
-  w.append(indexed(x_shape), -indexed(y_shape));
+  w.append(indexed(x_shape), -indexed(y_shape) - 1);  // y = -(i + 1): no all-zero target
   w.finish();
 }
 

@@ -1,4 +1,5 @@
-// cmd_eval.cpp — `fourmi eval`: test relative L2 of a checkpoint, at data.sub's resolution.
+// cmd_eval.cpp — `fourmi eval`: test relative L2 of a checkpoint, at data.sub's resolution, with the
+// model and normalisation stored in the checkpoint.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
@@ -15,11 +16,11 @@
 
 namespace fourmi::cli {
 
-int run_eval(const CommonOptions& opts, const std::string& checkpoint_arg) {
+int run_eval(const CommonOptions& opts, const EvalOptions& how) {
   config::Config cfg = load_config(opts);
   runtime::RunContext ctx(cfg);
   const std::string run_dir = (std::filesystem::path(cfg.run.dir) / cfg.run.name).string();
-  std::string checkpoint = checkpoint_arg;
+  std::string checkpoint = how.checkpoint;
   if (checkpoint.empty()) {
     auto latest = train::latest_checkpoint(run_dir + "/checkpoints");
     if (!latest)
@@ -27,6 +28,7 @@ int run_eval(const CommonOptions& opts, const std::string& checkpoint_arg) {
           fmt::format("{}/checkpoints: no checkpoint to evaluate; train first or pass --checkpoint", run_dir));
     checkpoint = *latest;
   }
+  cfg = config_for_checkpoint(cfg, checkpoint, opts);  // the model and normalisation it was trained with
   data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train,
                       cfg.data.stored_levels);  // for normalisation statistics
   data::Dataset test(cfg.data.test, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_test, cfg.data.stored_levels);
@@ -42,7 +44,8 @@ int run_eval(const CommonOptions& opts, const std::string& checkpoint_arg) {
                         {"test_rel_l2", result.rel_l2},
                         {"test_samples", result.samples},
                         {"grid", test.x_shape()}};
-  if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/eval.json", out.dump(2) + "\n");
+  const std::string out_path = how.out.empty() ? run_dir + "/eval.json" : how.out;
+  if (ctx.launch().rank == 0) util::atomic_write_text(out_path, out.dump(2) + "\n");
   util::info("eval {} (epoch {}) on {} samples of x [{}]: test relative L2 error {:.5f}", checkpoint, meta.epoch,
              result.samples, fmt::join(test.x_shape(), ","), result.rel_l2);
   return 0;

@@ -10,6 +10,9 @@
 #include "fourmi/cli/commands.h"
 #include "fourmi/cli/load.h"
 #include "fourmi/runtime/run_context.h"
+#include "fourmi/runtime/stop_signals.h"
+#include "fourmi/train/checkpoint.h"
+#include "fourmi/train/run_directory.h"
 #include "fourmi/config/config_loader.h"
 #include "fourmi/profile/peaks.h"
 #include "fourmi/profile/profile_files.h"
@@ -19,14 +22,44 @@
 
 namespace fourmi::cli {
 
-int run_train(const CommonOptions& opts, bool resume) {
+int run_train(const CommonOptions& opts, const TrainOptions& how) {
+  // Signals set a flag from here on; the trainer stops at a step boundary and saves.
+  runtime::StopSignals stop_signals;
   config::Config cfg = load_config(opts);
   runtime::RunContext ctx(cfg);
-  const std::string run_dir = ctx.make_run_dir(cfg);
+  const bool writer = ctx.launch().rank == 0;
+  const std::string run_dir = (std::filesystem::path(cfg.run.dir) / cfg.run.name).string();
+  const train::RunStart start = how.overwrite     ? train::RunStart::kOverwrite
+                                : how.resume      ? train::RunStart::kResume
+                                : how.auto_resume ? train::RunStart::kAutoResume
+                                                  : train::RunStart::kFresh;
+  // Rank 0 locks the directory and checks it before any rank writes; its refusal ends every rank.
+  std::optional<train::RunDirectoryLock> lock;
+  if (writer) {
+    lock.emplace(run_dir);
+    if (lock->removed_temp_files() > 0)
+      util::info("{}: removed {} temporary file(s) left by an interrupted write", run_dir, lock->removed_temp_files());
+    train::prepare_run_directory(run_dir, start);
+  }
+  ctx.make_run_dir(cfg);  // every rank waits for rank 0's checks
+  const auto latest = train::latest_checkpoint(run_dir + "/checkpoints");
+  const bool resume = start == train::RunStart::kResume || (start == train::RunStart::kAutoResume && latest);
+  if (resume) {
+    if (!latest) throw std::runtime_error(fmt::format("--resume: no checkpoint in {}/checkpoints", run_dir));
+    const auto [epoch, step] = *train::checkpoint_position(*latest);
+    if (step == 0 && epoch >= cfg.train.epochs) {
+      util::info(
+          "{}: the run is complete ({} of train.epochs {}, {}); nothing to do, nothing changed (raise "
+          "train.epochs to train further)",
+          run_dir, epoch, cfg.train.epochs, std::filesystem::path(*latest).filename().string());
+      return 0;
+    }
+    cfg = config_for_checkpoint(cfg, *latest, opts);
+  }
   util::info("fourmi train: {} rank(s) via {}, device {}, backend {}", ctx.launch().world_size, ctx.launch().launcher,
              ctx.device().str(), ctx.world().backend());
   util::info("{}", config::format_table(cfg));
-  if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/config.yaml", config::to_yaml(cfg));
+  if (writer) util::atomic_write_text(run_dir + "/config.yaml", config::to_yaml(cfg));
 
   data::Dataset train(cfg.data.train, cfg.data.sub, cfg.data.verify_checksums, cfg.data.n_train,
                       cfg.data.stored_levels);
@@ -51,7 +84,8 @@ int run_train(const CommonOptions& opts, bool resume) {
     ctx.world().barrier();
     if (ctx.launch().rank != 0) peaks = profile::resolve_peaks(cfg, ctx.device());
   }
-  auto result = trainer.fit(train, test, resume);
+  auto result = trainer.fit(train, test, {resume, [] { return runtime::StopSignals::requested(); }});
+  if (result.stopped_by != 0) return runtime::kExitStopped;  // the checkpoint is the result; nothing else changes
   const int ranks = ctx.world().size();
   const int64_t per_rank = (cfg.train.batch_size + ctx.data_ranks() - 1) / ctx.data_ranks();
   const nlohmann::json grid = {{"data", ctx.data_ranks()}, {"modes", ctx.mode_ranks()}};
@@ -88,18 +122,21 @@ int run_train(const CommonOptions& opts, bool resume) {
                                      : fmt::format("{:.1f}%", st["overhead_pct"].get<double>()),
         st["profiler_host_ms"].get<double>(), run_dir, ctx.launch().rank);
   }
-  nlohmann::json summary = {{"epochs_run", result.epochs_run},
-                            {"train_rel_l2", result.final_train_loss},
-                            {"test_rel_l2", result.final_eval.rel_l2},
-                            {"test_samples", result.final_eval.samples},
-                            {"seconds", result.seconds},
-                            {"samples_per_second", result.samples_per_second},
-                            {"ranks", ranks},
-                            {"device", ctx.device().str()},
-                            {"grid", grid},
-                            {"global_batch", cfg.train.batch_size},
-                            {"step_ms", step_ms > 0 ? nlohmann::json(step_ms) : nlohmann::json()},
-                            {"checkpoint", result.last_checkpoint}};
+  nlohmann::json summary = {
+      {"epochs_run", result.epochs_run},
+      {"train_rel_l2", result.final_train_loss},
+      {"test_rel_l2", result.final_eval.rel_l2},
+      {"test_samples", result.final_eval.samples},
+      {"seconds", result.seconds},
+      {"samples_per_second", result.samples_per_second},
+      {"ranks", ranks},
+      {"device", ctx.device().str()},
+      {"grid", grid},
+      {"global_batch", cfg.train.batch_size},
+      {"step_ms", step_ms > 0 ? nlohmann::json(step_ms) : nlohmann::json()},
+      {"checkpoint", result.last_checkpoint},
+      {"parameters_crc32",
+       ctx.mode_ranks() == 1 ? nlohmann::json(train::parameter_digest(*trainer.model())) : nlohmann::json()}};
   if (ctx.launch().rank == 0) util::atomic_write_text(run_dir + "/result.json", summary.dump(2) + "\n");
   // Every rank's collectives (op, group, bytes, start, duration, algbw, busbw). With NCCL the times
   // are host-side enqueue times: the kernels run asynchronously on the communication stream.

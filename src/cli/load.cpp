@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include "fourmi/config/config_loader.h"
+#include "fourmi/train/checkpoint.h"
+#include "fourmi/util/log.h"
 
 namespace fourmi::cli {
 
@@ -12,6 +14,31 @@ config::Config load_config(const CommonOptions& opts) {
   if (opts.config_path.empty())
     return config::load_config_text(config::embedded_default_config(), "<embedded configs/debug.yaml>", opts.overrides);
   return config::load_config_file(opts.config_path, opts.overrides);
+}
+
+config::Config config_for_checkpoint(const config::Config& cfg, const std::string& checkpoint,
+                                     const CommonOptions& opts) {
+  const train::CheckpointMeta meta = train::read_checkpoint_meta(checkpoint);
+  const config::Config stored = config::load_config_text(meta.config_yaml, checkpoint + " (its stored config)");
+  std::vector<config::KeyDifference> stated;
+  for (auto& d : config::trained_model_differences(stored, cfg)) {
+    bool given = !opts.config_path.empty();
+    for (const auto& o : opts.overrides) given = given || o.rfind(d.key + "=", 0) == 0;
+    if (given) stated.push_back(d);
+  }
+  if (!stated.empty()) {
+    const std::string source = opts.config_path.empty() ? "--set" : opts.config_path;
+    std::string rows;
+    for (const auto& d : stated) rows += fmt::format("\n  {}: {} in the checkpoint, {} in {}", d.key, d.a, d.b, source);
+    if (!opts.model_from_checkpoint)
+      throw config::ConfigError(fmt::format(
+          "{}: the checkpoint was trained with another model than the config gives:{}\nthe model is built from "
+          "the checkpoint: drop these keys from the config (or use the run's config.yaml), or pass "
+          "--model-from-checkpoint to take the checkpoint's values",
+          checkpoint, rows));
+    util::info("{}: --model-from-checkpoint: the checkpoint's values replace the config's:{}", checkpoint, rows);
+  }
+  return config::with_trained_model_of(cfg, stored);
 }
 
 void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m) {

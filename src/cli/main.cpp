@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <cstdio>
+#include <string>
 
 #include "fourmi/cli/commands.h"
 #include "fourmi/config/config_loader.h"
@@ -22,14 +23,31 @@ int main(int argc, char** argv) {
         ->take_all()
         ->allow_extra_args(false);
   };
-  bool resume = false;
-  std::string checkpoint, pde;
+  auto add_model_flag = [&](CLI::App* cmd) {
+    cmd->add_flag("--model-from-checkpoint", opts.model_from_checkpoint,
+                  "take model.* and data.normalize from the checkpoint where the config disagrees (else refused)");
+  };
+  TrainOptions train_opts;
+  EvalOptions eval_opts;
+  std::string pde;
   auto* train = app.add_subcommand("train", "train a model (reads data.train, evaluates on data.test)");
   add_common(train);
-  train->add_flag("--resume", resume, "continue from the newest checkpoint in the run directory");
+  add_model_flag(train);
+  auto* resume_flag =
+      train->add_flag("--resume", train_opts.resume, "continue from the newest checkpoint in the run directory");
+  auto* auto_flag = train->add_flag("--auto-resume", train_opts.auto_resume,
+                                    "continue from the newest checkpoint if there is one, else start (batch jobs)");
+  train
+      ->add_flag("--overwrite", train_opts.overwrite,
+                 "start over in a run directory that holds a run: delete its checkpoints, metrics and results")
+      ->excludes(resume_flag)
+      ->excludes(auto_flag);
+  resume_flag->excludes(auto_flag);
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on data.test (test relative L2)");
   add_common(eval);
-  eval->add_option("--checkpoint", checkpoint, "checkpoint file (default: newest in the run directory)");
+  add_model_flag(eval);
+  eval->add_option("--checkpoint", eval_opts.checkpoint, "checkpoint file (default: newest in the run directory)");
+  eval->add_option("--out", eval_opts.out, "where to write eval.json (default: <run dir>/eval.json)");
   auto* datagen = app.add_subcommand("datagen", "generate a PDE dataset into sharded HDF5 (train and test splits)");
   add_common(datagen);
   datagen->add_option("pde", pde, "PDE to solve (default: datagen.pde)")
@@ -54,13 +72,26 @@ int main(int argc, char** argv) {
   report->prefix_command();  // everything after `report` goes to the report tool
 
   fourmi::util::set_command_line(argc, argv);
+  if (argc > 1 && argv[1][0] != '-') {  // a misspelt command gets the list, not a generic parse error
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "fourmi: unknown command '%s'; the commands are %s (see fourmi --help)\n", argv[1],
+                   names.c_str());
+      return 2;
+    }
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (*report) return run_report(report->remaining());
     if (*bench_io) return run_bench_io(opts, bench_out, bench_steps);
     if (*bench_peak) return run_bench_peak(opts, bench_out);
-    if (*train) return run_train(opts, resume);
-    if (*eval) return run_eval(opts, checkpoint);
+    if (*train) return run_train(opts, train_opts);
+    if (*eval) return run_eval(opts, eval_opts);
     if (*datagen) return run_datagen(opts, pde);
     if (*info) return run_info(opts);
     std::fprintf(stderr,

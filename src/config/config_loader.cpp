@@ -342,6 +342,27 @@ std::string format_table(const Config& config) {
   return out + s;
 }
 
+bool defines_trained_model(const std::string& key) {
+  return (key.rfind("model.", 0) == 0 && key != "model.spectral_transform") || key == "data.normalize";
+}
+
+std::vector<KeyDifference> trained_model_differences(const Config& a, const Config& b) {
+  const auto ra = to_rows(a), rb = to_rows(b);
+  std::vector<KeyDifference> out;
+  for (size_t i = 0; i < ra.size() && i < rb.size(); ++i)
+    if (defines_trained_model(ra[i].first) && ra[i].second != rb[i].second)
+      out.push_back({ra[i].first, ra[i].second, rb[i].second});
+  return out;
+}
+
+Config with_trained_model_of(Config config, const Config& model_source) {
+  const SpectralTransform transform = config.model.spectral_transform;
+  config.model = model_source.model;
+  config.model.spectral_transform = transform;
+  config.data.normalize = model_source.data.normalize;
+  return config;
+}
+
 }  // namespace fourmi::config
 
 #include "fourmi/embedded_config.h"

@@ -254,6 +254,13 @@ void Dataset::read(int64_t index, torch::Tensor& x_out, torch::Tensor& y_out) {
                                            (std::filesystem::path(dir_) / manifest_.shards[s].file).string(), name,
                                            local, index));
   }
+  // The loss and the error are relative to the target's norm: an all-zero target has none.
+  const float* py = y_out.data_ptr<float>();
+  if (std::all_of(py, py + y_out.numel(), [](float v) { return v == 0.f; }))
+    throw std::runtime_error(fmt::format(
+        "{}: /y sample {} (dataset sample {}) is zero everywhere; the relative L2 loss and error divide by the "
+        "target's norm, so every target must be non-zero somewhere (remove the sample)",
+        (std::filesystem::path(dir_) / manifest_.shards[s].file).string(), local, index));
 }
 
 std::pair<torch::Tensor, torch::Tensor> Dataset::read_all() {

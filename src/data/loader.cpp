@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace fourmi::data {
@@ -24,11 +25,11 @@ void DataLoader::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DataLoader::start_epoch(int64_t epoch, int64_t end_epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t end_epoch, int64_t first_step) {
   if (end_epoch <= epoch) end_epoch = epoch + 1;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (thread_.joinable() && !stop_ && epoch == current_ + 1 && epoch < end_ && end_epoch == end_) {
+    if (first_step == 0 && thread_.joinable() && !stop_ && epoch == current_ + 1 && epoch < end_ && end_epoch == end_) {
       current_ = epoch;  // the thread is already reading this epoch
       return;
     }
@@ -39,23 +40,24 @@ void DataLoader::start_epoch(int64_t epoch, int64_t end_epoch) {
   error_ = nullptr;
   current_ = epoch;
   end_ = end_epoch;
-  thread_ = std::thread([this, epoch, end_epoch] { run(epoch, end_epoch); });
+  thread_ = std::thread([this, epoch, end_epoch, first_step] { run(epoch, end_epoch, first_step); });
 }
 
-void DataLoader::run(int64_t first_epoch, int64_t end_epoch) {
+void DataLoader::run(int64_t first_epoch, int64_t end_epoch, int64_t first_step) {
   try {
     const bool pin = device_.is_cuda();
     for (int64_t epoch = first_epoch; epoch < end_epoch; ++epoch) {
       const int64_t steps = sampler_.steps_per_epoch();
+      const int64_t begin = epoch == first_epoch ? std::min(first_step, steps) : 0;
       std::vector<std::vector<int64_t>> order(static_cast<size_t>(steps));
       std::vector<int64_t> flat;
-      for (int64_t step = 0; step < steps; ++step) {
+      for (int64_t step = begin; step < steps; ++step) {
         order[step] = sampler_.indices(epoch, step);
         flat.insert(flat.end(), order[step].begin(), order[step].end());
       }
       dataset_.open_shards_for(flat);
       size_t hinted = 0, consumed = 0;  // readahead window over `flat`
-      for (int64_t step = 0; step < steps; ++step) {
+      for (int64_t step = begin; step < steps; ++step) {
         auto idx = order[step];
         for (const size_t until = std::min(flat.size(), consumed + static_cast<size_t>(readahead_)); hinted < until;
              ++hinted)

@@ -14,10 +14,13 @@
 namespace fourmi::data {
 namespace {
 
-struct SilenceHdf5 {  // fourmi reports HDF5 failures itself, naming the file and dataset
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-const SilenceHdf5 silence_hdf5;
+// fourmi reports HDF5 failures itself, naming the file and dataset. HDF5's automatic error
+// printing is a per-thread setting in thread-safe builds, so every thread that opens, reads or
+// writes a shard turns it off once.
+void silence_hdf5_on_this_thread() {
+  thread_local const bool silenced = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
+  (void)silenced;
+}
 
 std::vector<hsize_t> to_hsize(int64_t n, const std::vector<int64_t>& shape) {
   std::vector<hsize_t> d{static_cast<hsize_t>(n)};
@@ -88,6 +91,7 @@ std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& shape, int sub
 ShardWriter::ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape,
                          std::vector<int64_t> y_shape)
     : path_(std::move(path)), tmp_path_(path_ + ".tmp"), num_samples_(num_samples) {
+  silence_hdf5_on_this_thread();
   file_ = H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot create HDF5 file", tmp_path_));
   x_ = create_field(file_, "x", num_samples, x_shape, tmp_path_);
@@ -142,6 +146,7 @@ void ShardWriter::close() {
 }
 
 ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
+  silence_hdf5_on_this_thread();
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file_ < 0)
     throw std::runtime_error(fmt::format("{}: cannot open as HDF5 (missing, truncated or not HDF5)", path_));
@@ -186,6 +191,7 @@ const std::vector<int64_t>& ShardReader::shape(const char* field) const {
 }
 
 void ShardReader::read(const char* field, int64_t index, int sub, torch::Tensor& out) const {
+  silence_hdf5_on_this_thread();
   hid_t ds = field[0] == 'x' ? x_ : y_;
   const auto& shape = this->shape(field);
   const int rank = static_cast<int>(shape.size()) + 1;

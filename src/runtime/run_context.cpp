@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "fourmi/distributed/startup_watchdog.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/log.h"
 
@@ -36,6 +37,9 @@ void apply_process_settings(const ParallelPlan& plan) {
 
 RunContext::RunContext(const config::Config& config) : launch_(distributed::detect_launch()) {
   util::set_log_rank(launch_.rank, launch_.world_size);
+  // Start-up until the process grid exists is bounded like a collective.
+  distributed::StartupWatchdog startup(launch_.multi_rank() ? config.parallel.timeout_s : 0, launch_.rank,
+                                       "start-up (MPI initialisation and the communicators)");
   if (launch_.multi_rank()) mpi_ = std::make_unique<distributed::MpiRuntime>();
   // Every rank resolves the same plan from the same config and launch, so a refusal happens on
   // all of them before any collective.
@@ -71,6 +75,8 @@ RunContext::RunContext(const config::Config& config) : launch_(distributed::dete
     modes_ = world_->split(/*color=*/r / m, /*key=*/r % m, "modes");
     data_ = world_->split(/*color=*/r % m, /*key=*/r / m, "data");
   }
+  if (launch_.multi_rank()) world_->barrier();  // every rank is up
+  startup.disarm();
 }
 
 RunContext::~RunContext() {

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "fourmi/util/fs.h"
 
@@ -37,10 +39,39 @@ void write_param(torch::serialize::OutputArchive& ar, const std::string& name, c
   }
 }
 
+// Streams the archive through an AtomicFile: a write error (disk full, quota, I/O) is reported
+// once with the path and errno, and neither a partial file nor a temporary one is left.
 void save_archive(torch::serialize::OutputArchive& ar, const std::string& path) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  ar.save_to(tmp);
-  util::commit_file(tmp, path);
+  util::AtomicFile file(path);
+  ar.save_to([&file](const void* data, size_t size) -> size_t {
+    file.write(data, size);
+    return size;  // errors are reported by commit(), not inside LibTorch's writer
+  });
+  file.commit("checkpoint (the previous checkpoint is kept)");
+}
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(fmt::format("{}: cannot read checkpoint (corrupt or not a fourmi checkpoint): {}", path,
+                                         e.what_without_backtrace()));
+  }
+  return ar;
+}
+
+CheckpointMeta read_meta(torch::serialize::InputArchive& root, const std::string& path) {
+  CheckpointMeta meta;
+  torch::Tensor epoch, cfg, step, loss;
+  if (!root.try_read("epoch", epoch) || !root.try_read("config_yaml", cfg))
+    throw std::runtime_error(fmt::format("{}: not a fourmi checkpoint (no 'epoch' or 'config_yaml')", path));
+  meta.epoch = static_cast<int>(epoch.item<int64_t>());
+  if (root.try_read("epoch_step", step)) meta.step = static_cast<int>(step.item<int64_t>());
+  if (root.try_read("epoch_loss_sum", loss)) meta.epoch_loss_sum = loss.item<double>();
+  auto* c = cfg.data_ptr<uint8_t>();
+  meta.config_yaml.assign(c, c + cfg.numel());
+  return meta;
 }
 
 }  // namespace
@@ -48,7 +79,7 @@ void save_archive(torch::serialize::OutputArchive& ar, const std::string& path) 
 std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torch::optim::Optimizer& optimizer,
                             const CheckpointMeta& meta) {
   util::make_dirs(dir);
-  const std::string path = (std::filesystem::path(dir) / fmt::format("ckpt-{:06d}.pt", meta.epoch)).string();
+  const std::string path = (std::filesystem::path(dir) / checkpoint_file_name(meta.epoch, meta.step)).string();
   const models::ModeGroup& group = model.mode_group();
   const std::map<std::string, models::ModeBlock> partitioned = model.mode_partitioned();
   torch::serialize::OutputArchive ar;
@@ -64,6 +95,8 @@ std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torc
   if (group.rank() == 0) {
     ar.write("mode_ranks", torch::tensor(static_cast<int64_t>(group.size())));
     ar.write("epoch", torch::tensor(static_cast<int64_t>(meta.epoch)));
+    ar.write("epoch_step", torch::tensor(static_cast<int64_t>(meta.step)));
+    ar.write("epoch_loss_sum", torch::tensor(meta.epoch_loss_sum, torch::kFloat64));
     ar.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
     std::vector<uint8_t> bytes(meta.config_yaml.begin(), meta.config_yaml.end());
     ar.write("config_yaml", torch::tensor(bytes, torch::kUInt8));
@@ -72,24 +105,55 @@ std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torc
   return path;
 }
 
+std::string checkpoint_file_name(int epoch, int step) {
+  return step > 0 ? fmt::format("ckpt-{:06d}.step-{:06d}.pt", epoch, step) : fmt::format("ckpt-{:06d}.pt", epoch);
+}
+
+std::optional<std::pair<int, int>> checkpoint_position(const std::string& path) {
+  static const std::regex pattern("ckpt-(\\d+)(?:\\.step-(\\d+))?\\.pt");
+  std::smatch m;
+  const std::string name = std::filesystem::path(path).filename().string();
+  if (!std::regex_match(name, m, pattern)) return std::nullopt;
+  return std::make_pair(std::stoi(m[1].str()), m[2].matched ? std::stoi(m[2].str()) : 0);
+}
+
 std::optional<std::string> latest_checkpoint(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) return std::nullopt;
   std::optional<std::string> best;
-  static const std::regex pattern("ckpt-(\\d+)\\.pt");
+  std::pair<int, int> best_at{-1, -1};
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    if (std::regex_match(name, pattern) && (!best || name > std::filesystem::path(*best).filename().string()))
+    auto at = checkpoint_position(e.path().string());
+    if (at && *at > best_at) {
+      best_at = *at;
       best = e.path().string();
+    }
   }
   return best;
 }
 
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  torch::serialize::InputArchive root = open_archive(path);
+  return read_meta(root, path);
+}
+
+std::string parameter_digest(models::FNOImpl& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& item : model.named_parameters()) params.emplace_back(item.key(), item.value());
+  std::sort(params.begin(), params.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string bytes;
+  for (const auto& [name, p] : params) {
+    torch::Tensor t = p.detach().to(torch::kCPU).contiguous();
+    bytes += fmt::format("{}[{}]:", name, fmt::join(t.sizes(), ","));
+    bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  }
+  return util::bytes_crc32(bytes.data(), bytes.size());
+}
+
 CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, torch::optim::Optimizer* optimizer) {
-  torch::serialize::InputArchive root;
+  torch::serialize::InputArchive root = open_archive(path);
   std::vector<std::pair<std::string, std::unique_ptr<torch::serialize::InputArchive>>> shards;
   int64_t mode_ranks = 1;
   try {
-    root.load_from(path);
     torch::Tensor m;
     root.read("mode_ranks", m);
     mode_ranks = m.item<int64_t>();
@@ -99,15 +163,23 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
         throw std::runtime_error(fmt::format(
             "{}: mode shard {} of {} is missing ({}); a checkpoint written with parallel.modes = {} needs all of them",
             path, r, mode_ranks, sp, mode_ranks));
-      auto ar = std::make_unique<torch::serialize::InputArchive>();
-      ar->load_from(sp);
-      shards.emplace_back(sp, std::move(ar));
+      shards.emplace_back(sp, std::make_unique<torch::serialize::InputArchive>(open_archive(sp)));
     }
   } catch (const c10::Error& e) {
     throw std::runtime_error(fmt::format("{}: cannot read checkpoint (corrupt or not a fourmi checkpoint): {}", path,
                                          e.what_without_backtrace()));
   }
   const std::map<std::string, models::ModeBlock> partitioned = model.mode_partitioned();
+  {
+    std::set<std::string> expected;
+    for (const auto& item : model.named_parameters()) expected.insert(item.key());
+    for (const std::string& key : root.keys())
+      if (key.rfind("param/", 0) == 0 && !expected.count(key.substr(6)))
+        throw std::runtime_error(fmt::format(
+            "{}: holds parameter '{}', which this model does not have (the checkpoint was written for another model "
+            "config; build the model from the checkpoint's config)",
+            path, key.substr(6)));
+  }
   torch::NoGradGuard no_grad;
   for (const auto& item : model.named_parameters()) {
     const std::string& name = item.key();
@@ -168,16 +240,11 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
       optimizer->state()[p.unsafeGetTensorImpl()] = std::move(st);
     }
   }
-  CheckpointMeta meta;
-  torch::Tensor epoch, rng, cfg;
-  root.read("epoch", epoch);
+  CheckpointMeta meta = read_meta(root, path);
+  torch::Tensor rng;
   root.read("rng_state", rng);
-  root.read("config_yaml", cfg);
-  meta.epoch = static_cast<int>(epoch.item<int64_t>());
   at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the default generator
   gen.set_state(rng);
-  auto* c = cfg.data_ptr<uint8_t>();
-  meta.config_yaml.assign(c, c + cfg.numel());
   return meta;
 }
 

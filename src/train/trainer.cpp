@@ -4,10 +4,13 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 
 #include "fourmi/config/config_loader.h"
+#include "fourmi/runtime/stop_signals.h"
 #include "fourmi/train/checkpoint.h"
 #include "fourmi/train/loss.h"
 #include "fourmi/train/schedule.h"
@@ -162,54 +165,137 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
   return {sums[0].item<double>() / std::max(sums[1].item<double>(), 1.0), static_cast<int64_t>(sums[1].item<double>())};
 }
 
-FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
+int Trainer::agree_max(int local) {
+  if (comm_.size() == 1 && model_->mode_group().size() == 1) return local;
+  torch::Tensor t = torch::tensor({static_cast<double>(local)}, torch::kFloat64).to(device_);
+  comm_.all_reduce(t, distributed::ReduceOp::kMax);
+  if (model_->mode_group().size() > 1) model_->mode_group().comm->all_reduce(t, distributed::ReduceOp::kMax);
+  return static_cast<int>(t.to(torch::kCPU).item<double>());
+}
+
+std::string Trainer::write_checkpoint(int epoch, int step, double epoch_loss_sum) {
+  wait_parameters();
+  std::vector<torch::Tensor> finite;
+  for (const auto& p : model_->parameters()) finite.push_back(torch::isfinite(p.detach()).all());
+  // Every rank checks its own parameters (mode blocks differ); all agree before anyone writes.
+  const bool bad = !torch::stack(finite).all().item<bool>();
+  if (agree_max(bad ? 1 : 0) != 0)
+    throw std::runtime_error(
+        fmt::format("the parameters hold NaN or Inf after {} epoch(s){}: no checkpoint was written (the newest one in "
+                    "{}/checkpoints "
+                    "is kept); lower train.lr, or set debug.check_finite: true to name the first op that produced them",
+                    epoch, step > 0 ? fmt::format(" and {} step(s)", step) : "", run_dir_));
+  // A sharded optimizer's state is assembled (collectively) into per-parameter state for the writer.
+  const bool writer = comm_.rank() == 0;
+  sync_->export_state(writer);
+  std::string path;
+  if (writer)
+    path = save_checkpoint((std::filesystem::path(run_dir_) / "checkpoints").string(), *model_,
+                           sync_->checkpoint_optimizer(), {epoch, config::to_yaml(config_), step, epoch_loss_sum});
+  sync_->drop_exported_state();
+  return path;
+}
+
+void Trainer::fail_nonfinite_loss(const torch::Tensor& losses, int epoch, int64_t first_step) {
+  torch::Tensor bad = torch::nonzero(~torch::isfinite(losses.narrow(0, first_step, losses.size(0) - first_step)));
+  const int local = bad.numel() > 0 ? static_cast<int>(first_step + bad[0][0].item<int64_t>()) : INT32_MAX;
+  const int first = -agree_max(-local);  // the earliest over the ranks
+  throw std::runtime_error(fmt::format(
+      "epoch {} step {} of {}: the training loss is NaN or Inf; stopped without writing a checkpoint of this epoch "
+      "(the newest one in {}/checkpoints is kept); lower train.lr, or set debug.check_finite: true to name the first "
+      "op that produced it",
+      epoch + 1, first + 1, losses.size(0), run_dir_));
+}
+
+FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptions& options) {
   const auto& tc = config_.train;
   // One writer per job for metrics; one per mode block (data rank 0) for checkpoint shards.
   const bool leader = comm_.rank() == 0 && model_->mode_group().rank() == 0;
-  const bool writes_checkpoint = comm_.rank() == 0 && tc.checkpoints;
   const std::string ckpt_dir = (std::filesystem::path(run_dir_) / "checkpoints").string();
+  const bool one_rank = comm_.size() == 1 && model_->mode_group().size() == 1;
   use_normalization(train.manifest());
   int start_epoch = 0;
-  if (resume) {
+  int64_t first_step = 0;
+  double resumed_loss = 0;  // the loss summed over the steps done before a stop inside an epoch
+  if (options.resume) {
     auto latest = latest_checkpoint(ckpt_dir);
     if (!latest) throw std::runtime_error(fmt::format("--resume: no checkpoint in {}", ckpt_dir));
-    start_epoch = load_checkpoint(*latest, *model_, &sync_->checkpoint_optimizer()).epoch;
+    CheckpointMeta meta = load_checkpoint(*latest, *model_, &sync_->checkpoint_optimizer());
+    start_epoch = meta.epoch;
+    first_step = meta.step;
+    if (comm_.rank() == 0) resumed_loss = meta.epoch_loss_sum;  // the sum over all ranks, counted once
     model_->to(device_);
     sync_->import_state();
-    util::info("resumed from {} (epoch {})", *latest, start_epoch);
+    util::info("resumed from {} (epoch {}{})", *latest, start_epoch,
+               first_step > 0 ? fmt::format(", step {}", first_step) : "");
   }
-  if (writes_checkpoint) util::make_dirs(run_dir_);
-  if (leader) metrics_ = MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), resume);
+  if (comm_.rank() == 0 && tc.checkpoints) util::make_dirs(run_dir_);
+  if (leader)
+    metrics_ =
+        MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), options.resume ? start_epoch : -1);
 
   data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed,
                         config_.data.shuffle);
   data::DataLoader loader(train, sampler, device_, config_.data.prefetch, config_.data.readahead);
   const int64_t steps = sampler.steps_per_epoch();
-  util::ProgressBar bar("train", static_cast<int64_t>(tc.epochs - start_epoch) * steps, config_.run.progress);
+  const int64_t total_steps = static_cast<int64_t>(tc.epochs - start_epoch) * steps - first_step;
+  util::ProgressBar bar("train", total_steps, config_.run.progress);
   FitResult result;
   auto t_start = std::chrono::steady_clock::now();
-  int64_t samples_seen = 0;
+  int64_t samples_seen = 0, done_steps = 0;
+  auto stop_signal = [&](int64_t step_in_epoch) {  // polled after a step; the same steps on every rank
+    if (!options.stop_requested) return 0;
+    if (!one_rank && step_in_epoch % kStopPollSteps != 0 && step_in_epoch != steps) return 0;
+    return agree_max(options.stop_requested());
+  };
+  // Stops after (epoch, step), writing the checkpoint there unless the epoch's own was just written.
+  auto stop_at = [&](int sig, int epoch, int64_t step, double loss_sum, bool written) {
+    result.stopped_by = sig;
+    const char* name = runtime::StopSignals::name(sig);
+    if (!tc.checkpoints) {
+      wait_parameters();
+      util::info("stopping on {}: train.checkpoints is false, so nothing was saved", name);
+      return;
+    }
+    if (!written) result.last_checkpoint = write_checkpoint(epoch, static_cast<int>(step), loss_sum);
+    if (comm_.rank() == 0)
+      util::info("stopping on {} after epoch {} step {}: checkpoint {}; continue with --resume", name, epoch, step,
+                 result.last_checkpoint);
+  };
   model_->train();
   for (int epoch = start_epoch; epoch < tc.epochs; ++epoch) {
     const double lr = learning_rate(tc, epoch);
     sync_->set_lr(lr);
     auto t_epoch = std::chrono::steady_clock::now();
-    loader.start_epoch(epoch, tc.epochs);
-    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+    const int64_t begin = epoch == start_epoch ? first_step : 0;
+    loader.start_epoch(epoch, tc.epochs, begin);
+    // This rank's share of each step's loss stays on the device: no host synchronisation per step.
+    torch::Tensor losses = torch::zeros({steps}, torch::TensorOptions().device(device_));
     double data_wait = 0;
-    int64_t step = 0;
+    int64_t step = begin;
     while (auto batch = loader.next()) {
       data_wait += batch->wait_seconds;
-      loss_sum += timed_step(*batch, static_cast<int64_t>(epoch - start_epoch) * steps + step,
-                             static_cast<int64_t>(tc.epochs - start_epoch) * steps);
+      losses[step].copy_(timed_step(*batch, done_steps, total_steps));
       samples_seen += batch->global_count;
       ++step;
-      bar.update(static_cast<int64_t>(epoch - start_epoch) * steps + step, fmt::format("epoch {}", epoch + 1));
+      ++done_steps;
+      bar.update(done_steps, fmt::format("epoch {}", epoch + 1));
+      if (step < steps) {
+        if (int sig = stop_signal(step)) {
+          const double partial = reduce_sum(losses.sum().to(torch::kCPU, torch::kFloat64).reshape({1})).item<double>();
+          if (!std::isfinite(partial)) fail_nonfinite_loss(losses, epoch, begin);
+          stop_at(sig, epoch, step, partial + resumed_loss, false);
+          bar.finish();
+          return result;
+        }
+      }
     }
     // Per-rank losses are partial sums of the global mean: one all-reduce gives the epoch loss.
-    torch::Tensor l = (loss_sum / static_cast<double>(steps)).to(torch::kCPU, torch::kFloat64).reshape({1});
-    l = reduce_sum(l);
+    torch::Tensor l =
+        losses.sum().to(torch::kCPU, torch::kFloat64).reshape({1}) + (epoch == start_epoch ? resumed_loss : 0);
+    l = reduce_sum(l) / static_cast<double>(steps);
     result.final_train_loss = l.item<double>();
+    if (!std::isfinite(result.final_train_loss)) fail_nonfinite_loss(losses, epoch, begin);
     double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     nlohmann::json rec = {{"epoch", epoch + 1},
                           {"lr", lr},
@@ -225,16 +311,16 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, bool resume) {
                  result.final_train_loss, result.final_eval.rel_l2, epoch_s);
     }
     metrics_.write(rec);
-    if (tc.checkpoints && ((epoch + 1) % tc.checkpoint_every == 0 || last)) {
-      wait_parameters();
-      // A sharded optimizer's state is assembled (collectively) into per-parameter state for the writer.
-      sync_->export_state(writes_checkpoint);
-      if (writes_checkpoint)
-        result.last_checkpoint =
-            save_checkpoint(ckpt_dir, *model_, sync_->checkpoint_optimizer(), {epoch + 1, config::to_yaml(config_)});
-      sync_->drop_exported_state();
-    }
+    const bool written = tc.checkpoints && ((epoch + 1) % tc.checkpoint_every == 0 || last);
+    if (written) result.last_checkpoint = write_checkpoint(epoch + 1, 0, 0.0);
     result.epochs_run = epoch + 1 - start_epoch;
+    if (!last) {
+      if (int sig = stop_signal(steps)) {
+        stop_at(sig, epoch + 1, 0, 0.0, written);
+        bar.finish();
+        return result;
+      }
+    }
   }
   bar.finish();
   wait_parameters();

@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -25,23 +28,107 @@ void make_dirs(const std::string& path) {
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create directory: {}", path, ec.message()));
 }
 
+void remove_tree(const std::string& path) {
+  // nftw, not std::filesystem::remove_all: libtorch.so exports its own remove_all, which
+  // crashes when it interposes on the one fourmi was linked against.
+  static thread_local std::string failed;
+  failed.clear();
+  int rc = ::nftw(
+      path.c_str(),
+      [](const char* p, const struct stat*, int, struct FTW*) {
+        if (std::remove(p) != 0) {
+          failed = fmt::format("{}: {}", p, errno_text(errno));
+          return 1;
+        }
+        return 0;
+      },
+      16, FTW_DEPTH | FTW_PHYS);
+  if (rc != 0 && !failed.empty()) throw std::runtime_error(fmt::format("cannot remove {}", failed));
+}
+
 void commit_file(const std::string& tmp_path, const std::string& final_path) {
   std::error_code ec;
   std::filesystem::rename(tmp_path, final_path, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot rename from {}: {}", final_path, tmp_path, ec.message()));
 }
 
-void atomic_write_text(const std::string& path, const std::string& text) {
-  make_dirs(std::filesystem::path(path).parent_path().string());
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot open for writing", tmp));
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed (disk full?)", tmp));
+std::string errno_text(int err) { return fmt::format("{} (errno {})", std::strerror(err), err); }
+
+bool is_temp_file_name(const std::string& name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos || at + 5 >= name.size()) return false;
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(at + 5), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  make_dirs(std::filesystem::path(path_).parent_path().string());
+  tmp_ = fmt::format("{}.tmp.{}", path_, ::getpid());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot create {}: {}", path_, tmp_, errno_text(errno)));
+}
+
+AtomicFile::~AtomicFile() { discard(); }
+
+void AtomicFile::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  tmp_.clear();
+}
+
+bool AtomicFile::write(const void* data, size_t size) noexcept {
+  if (errno_ != 0 || fd_ < 0) return false;
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      errno_ = n < 0 ? errno : EIO;
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
   }
-  commit_file(tmp, path);
+  return true;
+}
+
+void AtomicFile::commit(const std::string& what) {
+  if (fd_ < 0) throw std::logic_error(fmt::format("{}: AtomicFile committed twice", path_));
+  if (errno_ == 0 && ::fsync(fd_) != 0) errno_ = errno;
+  if (::close(fd_) != 0 && errno_ == 0) errno_ = errno;
+  fd_ = -1;
+  if (errno_ != 0) {
+    const int err = errno_;
+    discard();
+    throw std::runtime_error(
+        fmt::format("{}: cannot write {}: {}; the partial file was removed", path_, what, errno_text(err)));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) {
+    discard();
+    throw std::runtime_error(
+        fmt::format("{}: cannot write {}: rename from its temporary file failed: {}", path_, what, ec.message()));
+  }
+  tmp_.clear();
+}
+
+void atomic_write_text(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+std::string bytes_crc32(const void* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  for (size_t done = 0; done < size;) {  // crc32 takes a 32-bit length
+    const auto n = static_cast<uInt>(std::min<size_t>(size - done, 1u << 30));
+    crc = crc32(crc, p + done, n);
+    done += n;
+  }
+  return fmt::format("{:08x}", static_cast<std::uint32_t>(crc));
 }
 
 std::string file_crc32(const std::string& path) {

@@ -168,3 +168,34 @@ TEST(ConfigLoader, TableListsEveryKey) {
   EXPECT_TRUE(contains(t, "train.lr")) << t;
   EXPECT_TRUE(contains(t, "datagen.burgers1d.viscosity")) << t;
 }
+
+TEST(ConfigLoader, TrainedModelKeysAreTheModelsAndTheNormalisation) {
+  Config a, b;
+  EXPECT_TRUE(trained_model_differences(a, b).empty());
+  b.model.layers = 3;
+  b.model.padding = 0.25;
+  b.data.normalize = Normalize::kGaussian;
+  b.model.spectral_transform = SpectralTransform::kDft;  // how, not what: not a difference
+  b.train.lr = 0.5;                                      // not the model's
+  auto d = trained_model_differences(a, b);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].key, "data.normalize");
+  EXPECT_EQ(d[0].b, "gaussian");
+  EXPECT_EQ(d[1].key, "model.layers");
+  EXPECT_EQ(d[1].a, "4");
+  EXPECT_EQ(d[1].b, "3");
+  EXPECT_EQ(d[2].key, "model.padding");
+  // Taking the model of b leaves no difference and keeps a's transform and training keys.
+  Config c = with_trained_model_of(a, b);
+  EXPECT_TRUE(trained_model_differences(c, b).empty());
+  EXPECT_EQ(c.model.spectral_transform, a.model.spectral_transform);
+  EXPECT_EQ(c.train.lr, a.train.lr);
+}
+
+TEST(ConfigLoader, EveryModelKeyDefinesTheTrainedModel) {
+  for (const auto& [key, value] : to_rows(Config{}))
+    if (key.rfind("model.", 0) == 0 && key != "model.spectral_transform")
+      EXPECT_TRUE(defines_trained_model(key)) << key;
+  EXPECT_FALSE(defines_trained_model("train.epochs"));
+  EXPECT_FALSE(defines_trained_model("model.spectral_transform"));
+}

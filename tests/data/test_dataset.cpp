@@ -126,3 +126,15 @@ TEST(Dataset, ManifestVersionAndShapeChecked) {
   e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("version 99"), std::string::npos) << e;
 }
+
+TEST(Dataset, AllZeroTargetRefusedNamingTheSample) {
+  fourmi::testing::TempDir tmp;
+  torch::Tensor y = torch::ones({4, 1, 12});
+  y[3].zero_();
+  DatasetWriter w(tmp / "toy", header(4), 1);
+  w.append(torch::ones({4, 2, 12}), y);
+  w.finish();
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
+  EXPECT_NE(e.find("/y sample 3"), std::string::npos) << e;
+  EXPECT_NE(e.find("zero everywhere"), std::string::npos) << e;
+}

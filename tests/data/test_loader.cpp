@@ -36,7 +36,7 @@ TEST(DataLoader, RunsOnAcrossEpochsInTheSamplersOrder) {
       EXPECT_EQ(b->epoch, epoch);
       EXPECT_EQ(b->step, step);
       EXPECT_EQ(ids(*b), reference.indices(epoch, step)) << "epoch " << epoch << " step " << step;
-      EXPECT_TRUE(torch::equal(b->y, -b->x));
+      EXPECT_TRUE(torch::equal(b->y, -b->x - 1));
       ++step;
     }
     EXPECT_EQ(step, reference.steps_per_epoch()) << "epoch " << epoch;

@@ -2,19 +2,12 @@
 # End-to-end checks of the fourmi binary: CLI errors, config errors, datagen → train → eval,
 # eval at another resolution, mpirun with 2 ranks, and one rank's failure ending every rank.
 set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 FOURMI=$(readlink -f "${1:?usage: test_cli.sh path/to/fourmi}")
 WORK=$(mktemp -d /tmp/fourmi-e2e-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-fails=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
-expect_fail() {  # expect_fail NAME PATTERN CMD...: non-zero exit and PATTERN in the output
-  local name=$1 pattern=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ $rc -ne 0 ] && grep -q -- "$pattern" <<<"$out"; then pass "$name"; else fail "$name (rc=$rc): $out"; fi
-}
 MPIRUN=(mpirun --oversubscribe --allow-run-as-root --mca btl self,vader)
 SMALL=(--set datagen.out=data/b --set datagen.n_train=32 --set datagen.n_test=8 --set datagen.shards=2
        --set datagen.burgers1d.resolution=256 --set datagen.burgers1d.viscosity=0.05
@@ -93,4 +86,4 @@ expect_fail "one rank's failure ends all ranks" "checksum mismatch" timeout 120 
   --set run.name=e2e-fail --set data.shuffle=false --set train.batch_size=32
 [ $(( $(date +%s) - start )) -lt 100 ] && pass "failure propagated without a hang" || fail "failure took too long"
 
-if [ $fails -eq 0 ]; then echo "e2e: all passed"; exit 0; else echo "e2e: $fails failed"; exit 1; fi
+finish e2e

@@ -51,7 +51,7 @@ EpochRecord read_epoch(data::DataLoader& loader, int64_t epoch, int64_t n, distr
     for (int64_t i = 0; i < b->x.size(0); ++i) {
       if (b->weight[i].item<float>() == 0.f) continue;
       int64_t id = static_cast<int64_t>(b->x[i][0][0].item<float>());
-      EXPECT_FLOAT_EQ(b->y[i][1][5].item<float>(), -static_cast<float>(id));
+      EXPECT_FLOAT_EQ(b->y[i][1][5].item<float>(), -static_cast<float>(id) - 1);
       rec.counts[id] += 1;
       rec.order.push_back(id);
       ++real;

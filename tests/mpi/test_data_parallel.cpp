@@ -65,7 +65,7 @@ std::vector<torch::Tensor> train_params(const config::Config& cfg, distributed::
   data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
   torch::manual_seed(comm.rank() == 0 ? 0 : 1000 + comm.rank());  // ranks start different: the broadcast must fix it
   train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, comm, run_dir, sync_for(cfg));
-  trainer.fit(train, test, false);
+  trainer.fit(train, test, {});
   std::vector<torch::Tensor> out;
   for (auto& p : trainer.model()->parameters()) out.push_back(p.detach().clone());
   return out;
@@ -157,7 +157,7 @@ void expect_sharded_checkpoint_like_unsharded(double bucket_mb, double shard_min
     torch::manual_seed(0);
     train::Trainer trainer(rc, models::FNO(rc.model), torch::kCPU, c, root + (shard ? "/sharded" : "/plain"),
                            sync_for(rc));
-    auto result = trainer.fit(train, test, resume);
+    auto result = trainer.fit(train, test, {resume});
     std::vector<torch::Tensor> out;
     for (auto& p : trainer.model()->parameters()) out.push_back(p.detach().clone());
     return std::make_pair(result.last_checkpoint, out);

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "../test_util.h"
 #include "fourmi/config/config_loader.h"
@@ -72,7 +74,7 @@ TEST(Trainer, TinyBurgersLearnsBelowThreshold) {
   torch::manual_seed(0);
   train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "run", /*sync=*/{});
   auto before = trainer.evaluate(test).rel_l2;
-  auto result = trainer.fit(train, test, false);
+  auto result = trainer.fit(train, test, {});
   // Threshold: an untrained FNO is near 1; 25 epochs on 64 samples reach well under 0.15 here.
   EXPECT_LT(result.final_eval.rel_l2, 0.15) << "before training " << before;
   EXPECT_LT(result.final_eval.rel_l2, 0.5 * before);
@@ -96,16 +98,16 @@ TEST(Trainer, ResumeContinuesExactly) {
   auto comm = distributed::make_local_communicator();
   torch::manual_seed(0);
   train::Trainer straight(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "straight", /*sync=*/{});
-  straight.fit(train, test, false);
+  straight.fit(train, test, {});
   // Interrupted run: 2 epochs, then a new process-like trainer resumes to 4.
   auto half = cfg;
   half.train.epochs = 2;
   torch::manual_seed(0);
   train::Trainer first(half, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed", /*sync=*/{});
-  first.fit(train, test, false);
+  first.fit(train, test, {});
   torch::manual_seed(123);  // a different init: resume must overwrite it
   train::Trainer second(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "resumed", /*sync=*/{});
-  second.fit(train, test, true);
+  second.fit(train, test, {true});
   auto a = straight.model()->parameters(), b = second.model()->parameters();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-6, 1e-7)) << "parameter " << i;
 }
@@ -155,4 +157,89 @@ TEST(FusedAdam, LoadIntoAnOptimizerThatAlreadySteppedContinuesLikeAFreshOne) {
   step(b, *opt_b);
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << "parameter " << i;
+}
+
+TEST(Trainer, StopRequestCheckpointsInsideTheEpochAndTheResumeIsBitwiseExact) {
+  fourmi::testing::TempDir tmp;
+  auto cfg = tiny_config(tmp.str());
+  cfg.train.epochs = 3;
+  cfg.train.checkpoint_every = 10;  // no epoch checkpoint before the stop
+  cfg.datagen.n_train = 32;         // 4 steps per epoch
+  cfg.datagen.n_test = 4;
+  data::generate_datasets(cfg.datagen, torch::kCPU, false);
+  data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
+  auto comm = distributed::make_local_communicator();
+  torch::manual_seed(0);
+  train::Trainer straight(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "straight", /*sync=*/{});
+  straight.fit(train, test, {});
+  // A signal arrives during the 6th step (epoch 2, step 2): the run stops after it.
+  int polls = 0;
+  torch::manual_seed(0);
+  train::Trainer first(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "stopped", /*sync=*/{});
+  auto stopped = first.fit(train, test, {false, [&] { return ++polls >= 6 ? SIGUSR1 : 0; }});
+  EXPECT_EQ(stopped.stopped_by, SIGUSR1);
+  EXPECT_EQ(std::filesystem::path(stopped.last_checkpoint).filename().string(), "ckpt-000001.step-000002.pt");
+  torch::manual_seed(123);  // a different init: resume must overwrite it
+  train::Trainer second(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "stopped", /*sync=*/{});
+  auto resumed = second.fit(train, test, {true});
+  EXPECT_EQ(resumed.stopped_by, 0);
+  EXPECT_EQ(train::parameter_digest(*second.model()), train::parameter_digest(*straight.model()));
+  auto a = straight.model()->parameters(), b = second.model()->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+TEST(Trainer, NonFiniteLossStopsNamingTheStepAndWritesNoCheckpoint) {
+  fourmi::testing::TempDir tmp;
+  auto cfg = tiny_config(tmp.str());
+  cfg.train.epochs = 3;
+  cfg.train.checkpoint_every = 1;
+  cfg.train.lr = 1e38;  // the first update blows the weights up
+  cfg.datagen.n_train = 16;
+  cfg.datagen.n_test = 4;
+  data::generate_datasets(cfg.datagen, torch::kCPU, false);
+  data::Dataset train(cfg.data.train, cfg.data.sub, true), test(cfg.data.test, cfg.data.sub, true);
+  auto comm = distributed::make_local_communicator();
+  train::Trainer trainer(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "run", /*sync=*/{});
+  std::string message;
+  try {
+    trainer.fit(train, test, {});
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("NaN or Inf"), std::string::npos) << message;
+  EXPECT_NE(message.find("epoch 1 step 2 of 2"), std::string::npos) << message;
+  EXPECT_FALSE(train::latest_checkpoint(tmp / "run/checkpoints").has_value());
+}
+
+TEST(Checkpoint, AnotherModelsCheckpointRefusedNamingTheParameter) {
+  fourmi::testing::TempDir tmp;
+  config::ModelConfig m;
+  m.width = 4, m.modes = {2}, m.layers = 2, m.projection_width = 4;
+  models::FNO two(m);
+  auto opt = train::make_optimizer(config::TrainConfig{}, two->parameters());
+  train::save_checkpoint(tmp / "ck", *two, *opt, {1, ""});
+  m.layers = 1;  // a model with fewer layers would otherwise load the first and ignore the rest
+  models::FNO one(m);
+  std::string message;
+  try {
+    train::load_checkpoint(tmp / "ck/ckpt-000001.pt", *one, nullptr);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("which this model does not have"), std::string::npos) << message;
+  EXPECT_NE(message.find("ckpt-000001.pt"), std::string::npos) << message;
+}
+
+TEST(Checkpoint, NewestIsTheLargestEpochAndStep) {
+  fourmi::testing::TempDir tmp;
+  for (const char* f : {"ckpt-000002.pt", "ckpt-000002.step-000003.pt", "ckpt-000001.step-000009.pt",
+                        "ckpt-000003.pt.tmp.77", "ckpt-000002.step-000003.modes-001-of-002.pt"}) {
+    std::filesystem::create_directories(tmp / "ck");
+    std::ofstream(tmp / ("ck/" + std::string(f))) << "x";
+  }
+  auto latest = train::latest_checkpoint(tmp / "ck");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(std::filesystem::path(*latest).filename().string(), "ckpt-000002.step-000003.pt");
+  EXPECT_EQ(train::checkpoint_position(*latest), std::make_pair(2, 3));
+  EXPECT_EQ(train::checkpoint_file_name(7, 0), "ckpt-000007.pt");
 }

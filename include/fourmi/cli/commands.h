@@ -9,10 +9,23 @@ namespace fourmi::cli {
 struct CommonOptions {
   std::string config_path;             // empty: the embedded configs/debug.yaml
   std::vector<std::string> overrides;  // --set section.key=value
+  // A checkpoint's model keys win over a config that disagrees (else the disagreement is refused).
+  bool model_from_checkpoint = false;
 };
 
-int run_train(const CommonOptions& opts, bool resume);
-int run_eval(const CommonOptions& opts, const std::string& checkpoint);
+struct TrainOptions {
+  bool resume = false;       // --resume
+  bool auto_resume = false;  // --auto-resume
+  bool overwrite = false;    // --overwrite
+};
+
+struct EvalOptions {
+  std::string checkpoint;  // default: the newest in the run directory
+  std::string out;         // eval.json path; default <run dir>/eval.json
+};
+
+int run_train(const CommonOptions& opts, const TrainOptions& train);
+int run_eval(const CommonOptions& opts, const EvalOptions& eval);
 int run_datagen(const CommonOptions& opts, const std::string& pde);
 int run_info(const CommonOptions& opts);
 int run_bench_io(const CommonOptions& opts, const std::string& out_path, int train_steps);

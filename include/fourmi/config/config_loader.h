@@ -32,4 +32,15 @@ std::vector<std::pair<std::string, std::string>> to_rows(Config config);
 // A fixed-width table of to_rows.
 std::string format_table(const Config& config);
 
+// The keys that define a trained model: every model.* key except model.spectral_transform (how
+// the layers compute, not what), and data.normalize (the normalisation its weights expect).
+bool defines_trained_model(const std::string& key);
+struct KeyDifference {
+  std::string key, a, b;
+};
+// The keys defining a trained model on which `a` and `b` differ, in to_rows order.
+std::vector<KeyDifference> trained_model_differences(const Config& a, const Config& b);
+// `config` with the keys defining a trained model taken from `model_source`.
+Config with_trained_model_of(Config config, const Config& model_source);
+
 }  // namespace fourmi::config

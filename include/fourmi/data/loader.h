@@ -46,13 +46,15 @@ class DataLoader {
 
   // Delivers epoch `epoch` next. `end_epoch` (default epoch + 1) is where reading stops; a
   // call for the epoch the thread is already reading ahead into keeps the thread running.
-  void start_epoch(int64_t epoch, int64_t end_epoch = -1);
+  // `first_step` > 0 starts that epoch at that step (a run resumed inside an epoch); the epochs
+  // after it start at step 0.
+  void start_epoch(int64_t epoch, int64_t end_epoch = -1, int64_t first_step = 0);
   std::optional<Batch> next();  // nullopt at the end of the epoch
   const Sampler& sampler() const { return sampler_; }
 
  private:
   void stop();
-  void run(int64_t first_epoch, int64_t end_epoch);
+  void run(int64_t first_epoch, int64_t end_epoch, int64_t first_step);
   Dataset& dataset_;
   Sampler sampler_;
   torch::Device device_;

@@ -1,7 +1,8 @@
 // checkpoint.h — parameters, Adam state, epoch and RNG state by parameter name, written atomically.
 //
-// Layout: <dir>/ckpt-<epoch>.pt holds the replicated parameters and mode block 0 of every
-// mode-partitioned parameter (with its Adam state); with M mode ranks, mode rank r > 0 writes
+// Layout: <dir>/ckpt-<epoch>.pt (or ckpt-<epoch>.step-<step>.pt, written when a stop signal
+// arrives inside an epoch: <step> steps of epoch <epoch> + 1 are done) holds the replicated parameters and mode block 0
+// of every mode-partitioned parameter (with its Adam state); with M mode ranks, mode rank r > 0 writes
 // <dir>/ckpt-<epoch>.modes-<r>-of-<M>.pt holding its blocks. Each block records its rows
 // (start, count, total), so a checkpoint written with any M loads with any other M: a rank copies
 // the rows of its own block from whichever shards hold them.
@@ -15,22 +16,37 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "fourmi/models/fno.h"
 
 namespace fourmi::train {
 
 struct CheckpointMeta {
-  int epoch = 0;  // epochs completed
-  std::string config_yaml;
+  int epoch = 0;              // epochs completed
+  std::string config_yaml;    // the run's resolved config (config::to_yaml)
+  int step = 0;               // steps completed of the next epoch (0 at an epoch boundary)
+  double epoch_loss_sum = 0;  // with step > 0: the loss summed over those steps and over all ranks
 };
+
+// The main file's name for `meta`'s position: ckpt-<epoch>.pt or ckpt-<epoch>.step-<step>.pt.
+std::string checkpoint_file_name(int epoch, int step);
 
 // Writes this rank's part of the checkpoint; returns the main file's path.
 std::string save_checkpoint(const std::string& dir, models::FNOImpl& model, torch::optim::Optimizer& optimizer,
                             const CheckpointMeta& meta);
-// The newest complete ckpt-*.pt in `dir`, if any.
+// The newest complete checkpoint in `dir` (largest (epoch, step)), if any.
 std::optional<std::string> latest_checkpoint(const std::string& dir);
-// Restores this rank's parameters and Adam state (optimizer may be null, for evaluation) and the CPU RNG.
+// (epoch, step) from a main file's name; nullopt for any other name.
+std::optional<std::pair<int, int>> checkpoint_position(const std::string& path);
+// Restores this rank's parameters and Adam state (optimizer may be null, for evaluation) and the CPU
+// RNG. The checkpoint must hold exactly the model's parameters: one missing, extra or of another
+// shape is refused, naming it.
 CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, torch::optim::Optimizer* optimizer);
+// The stored position and config only (to build the model a checkpoint was written for).
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+// CRC-32 of the parameters (names, shapes and bytes, in name order) as 8 hex digits: equal digests
+// mean bitwise-equal models. Meaningful for a whole model (one mode rank).
+std::string parameter_digest(models::FNOImpl& model);
 
 }  // namespace fourmi::train

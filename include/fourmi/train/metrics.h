@@ -1,4 +1,4 @@
-// metrics.h — one JSON object per line, appended and flushed as the run goes.
+// metrics.h — one JSON object per line (one per epoch), appended and flushed as the run goes.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,7 +11,11 @@ namespace fourmi::train {
 class MetricsWriter {
  public:
   MetricsWriter() = default;  // disabled (ranks other than 0)
-  MetricsWriter(const std::string& path, bool append);
+  // Starts `path` afresh (keep_through_epoch < 0), or keeps the records of epochs up to
+  // `keep_through_epoch` and drops the rest (a run resumed from that epoch's checkpoint repeats
+  // the later ones), including a last line cut short by a crash.
+  MetricsWriter(const std::string& path, int keep_through_epoch);
+  // Appends one record; a failed write throws naming the path and the errno.
   void write(const nlohmann::json& record);
   const std::string& path() const { return path_; }
 

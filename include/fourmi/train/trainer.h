@@ -35,7 +35,19 @@ struct EvalResult {
   int64_t samples = 0;
 };
 
+struct FitOptions {
+  bool resume = false;  // continue from the newest checkpoint of the run directory
+  // Polled at step boundaries (every step on one rank, every kStopPollSteps steps and at each
+  // epoch's end on several, where the ranks agree on it in one small all-reduce); non-zero (a
+  // signal number) stops the run at that boundary after writing a checkpoint there.
+  std::function<int()> stop_requested;
+};
+
+// Steps between two polls of FitOptions::stop_requested when several ranks must agree on it.
+inline constexpr int kStopPollSteps = 8;
+
 struct FitResult {
+  int stopped_by = 0;  // the signal that stopped the run early (its checkpoint is last_checkpoint), else 0
   int epochs_run = 0;
   double final_train_loss = 0;
   EvalResult final_eval;
@@ -54,8 +66,10 @@ class Trainer {
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
-  // Trains train.epochs epochs (from the latest checkpoint when `resume`), evaluating on `test`.
-  FitResult fit(data::Dataset& train, data::Dataset& test, bool resume);
+  // Trains train.epochs epochs (from the newest checkpoint when options.resume), evaluating on
+  // `test`. A non-finite training loss ends it with an error naming the epoch and step, before any
+  // checkpoint of that epoch is written; a checkpoint is never written from non-finite parameters.
+  FitResult fit(data::Dataset& train, data::Dataset& test, const FitOptions& options);
   // Mean relative L2 on `test`, each data-parallel rank taking its share, decoded to physical units.
   EvalResult evaluate(data::Dataset& test);
   // Installs the unit-Gaussian normalisers of the training split when data.normalize is gaussian.
@@ -86,6 +100,13 @@ class Trainer {
   void line_up_ranks();
   // Every parameter gathered on the current stream (before evaluation, checkpoints, the end of fit).
   void wait_parameters() { sync_->wait_parameters(); }
+  // The largest of every rank's `local` (over the data and the mode group): what all ranks agree on.
+  int agree_max(int local);
+  // Writes the checkpoint at (epoch, step) collectively; throws, writing nothing, when a parameter
+  // is not finite. Returns the main file's path on the writer, "" elsewhere.
+  std::string write_checkpoint(int epoch, int step, double epoch_loss_sum);
+  // Throws naming the first step of `epoch` (from `first_step`) whose loss in `losses` is not finite.
+  [[noreturn]] void fail_nonfinite_loss(const torch::Tensor& losses, int epoch, int64_t first_step);
   config::Config config_;
   models::FNO model_;
   torch::Device device_;
