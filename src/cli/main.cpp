@@ -85,7 +85,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints the message (or the help)
+    return rc == 0 ? 0 : 2;      // usage errors exit 2, like config errors
+  }
   try {
     if (*report) return run_report(report->remaining());
     if (*bench_io) return run_bench_io(opts, bench_out, bench_steps);

@@ -290,6 +290,10 @@ Config load_config_text(const std::string& text, const std::string& source, cons
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", source, e.mark.line + 1, e.msg));
   }
+  if (root && !root.IsNull() && !root.IsMap())
+    throw ConfigError(
+        fmt::format("{}:{}: a config is a mapping of sections (run:, data:, model:, train:, ...), not a {}", source,
+                    root.Mark().line + 1, root.IsSequence() ? "list" : "single value"));
   std::map<std::string, std::string> override_sources;
   for (const auto& o : overrides) apply_override(root, o, source, override_sources);
   Config config;

@@ -111,7 +111,7 @@ Manifest Manifest::load(const std::string& dataset_dir) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(util::read_text(path));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range (found by fuzz_manifest)
     throw std::runtime_error(fmt::format("{}: manifest is not valid JSON: {}", path, e.what()));
   }
   return from_json(j, path);

@@ -150,19 +150,32 @@ ShardReader::ShardReader(std::string path) : path_(std::move(path)) {
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file_ < 0)
     throw std::runtime_error(fmt::format("{}: cannot open as HDF5 (missing, truncated or not HDF5)", path_));
-  x_ = H5Dopen2(file_, "x", H5P_DEFAULT);
-  y_ = H5Dopen2(file_, "y", H5P_DEFAULT);
-  if (x_ < 0 || y_ < 0)
-    throw std::runtime_error(
-        fmt::format("{}: missing dataset /{}; a shard holds /x and /y", path_, x_ < 0 ? "x" : "y"));
-  int64_t nx = 0, ny = 0;
-  x_shape_ = field_shape(x_, path_, "x", &nx);
-  y_shape_ = field_shape(y_, path_, "y", &ny);
-  if (nx != ny) throw std::runtime_error(fmt::format("{}: /x has {} samples but /y has {}", path_, nx, ny));
-  num_samples_ = nx;
-  x_direct_ = whole_sample_raw_chunks(x_, x_shape_);
-  y_direct_ = whole_sample_raw_chunks(y_, y_shape_);
+  try {  // a refused file is closed again (found by tests/fuzz/fuzz_shard_reader.cpp: handles leaked)
+    x_ = H5Dopen2(file_, "x", H5P_DEFAULT);
+    y_ = H5Dopen2(file_, "y", H5P_DEFAULT);
+    if (x_ < 0 || y_ < 0)
+      throw std::runtime_error(
+          fmt::format("{}: missing dataset /{}; a shard holds /x and /y", path_, x_ < 0 ? "x" : "y"));
+    int64_t nx = 0, ny = 0;
+    x_shape_ = field_shape(x_, path_, "x", &nx);
+    y_shape_ = field_shape(y_, path_, "y", &ny);
+    if (nx != ny) throw std::runtime_error(fmt::format("{}: /x has {} samples but /y has {}", path_, nx, ny));
+    num_samples_ = nx;
+    x_direct_ = whole_sample_raw_chunks(x_, x_shape_);
+    y_direct_ = whole_sample_raw_chunks(y_, y_shape_);
+  } catch (...) {
+    release();
+    throw;
+  }
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // hints only: failure just means no readahead
+}
+
+void ShardReader::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  if (x_ >= 0) H5Dclose(x_);
+  if (y_ >= 0) H5Dclose(y_);
+  if (file_ >= 0) H5Fclose(file_);
+  fd_ = -1, x_ = -1, y_ = -1, file_ = -1;
 }
 
 void ShardReader::will_need(int64_t index) {
@@ -179,12 +192,7 @@ void ShardReader::will_need(int64_t index) {
   }
 }
 
-ShardReader::~ShardReader() {
-  if (fd_ >= 0) ::close(fd_);
-  if (x_ >= 0) H5Dclose(x_);
-  if (y_ >= 0) H5Dclose(y_);
-  if (file_ >= 0) H5Fclose(file_);
-}
+ShardReader::~ShardReader() { release(); }
 
 const std::vector<int64_t>& ShardReader::shape(const char* field) const {
   return field[0] == 'x' ? x_shape_ : y_shape_;

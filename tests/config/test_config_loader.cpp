@@ -63,6 +63,14 @@ TEST(ConfigLoader, SectionMustBeMapping) {
   EXPECT_TRUE(contains(e, "expected a mapping")) << e;
 }
 
+TEST(ConfigLoader, DocumentMustBeMappingAlsoWithOverrides) {  // found by tests/fuzz/fuzz_config.cpp
+  for (const std::string& doc : {"just text\n", "- a\n- b\n"}) {
+    std::string e = error_of(doc, {"train.lr=5e-4"});
+    EXPECT_TRUE(contains(e, "a config is a mapping of sections")) << e;
+    EXPECT_TRUE(contains(e, "test.yaml:1")) << e;
+  }
+}
+
 TEST(ConfigLoader, ModesLengthMustMatchDim) {
   std::string e = error_of("model:\n  dim: 2\n  modes: [4, 4, 4]\n");
   EXPECT_TRUE(contains(e, "model.modes")) << e;

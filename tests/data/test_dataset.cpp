@@ -8,6 +8,7 @@
 #include "../dataset_util.h"
 #include "../test_util.h"
 #include "fourmi/data/dataset.h"
+#include "fourmi/data/shard_file.h"
 #include "fourmi/util/fs.h"
 
 using namespace fourmi::data;
@@ -137,4 +138,44 @@ TEST(Dataset, AllZeroTargetRefusedNamingTheSample) {
   std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
   EXPECT_NE(e.find("/y sample 3"), std::string::npos) << e;
   EXPECT_NE(e.find("zero everywhere"), std::string::npos) << e;
+}
+
+TEST(Dataset, ManifestNumberOutOfRangeNamed) {  // found by tests/fuzz/fuzz_manifest.cpp
+  fourmi::testing::TempDir tmp;
+  write_toy(tmp / "toy", 6, 2);
+  std::string text = fourmi::util::read_text(tmp / "toy/manifest.json");
+  text.replace(text.find("\"num_samples\": 6"), 16, "\"num_samples\": 1E99999");
+  fourmi::util::atomic_write_text(tmp / "toy/manifest.json", text);
+  std::string e = fourmi::testing::error_reading_dataset(tmp / "toy");
+  EXPECT_NE(e.find("manifest.json: manifest is not valid JSON"), std::string::npos) << e;
+}
+
+TEST(ShardReader, RefusedFileIsClosedAgain) {  // found by tests/fuzz/fuzz_shard_reader.cpp
+  fourmi::testing::TempDir tmp;
+  const std::string path = tmp / "only-x.h5";
+  {
+    hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[3] = {2, 1, 8};
+    hid_t space = H5Screate_simple(3, dims, nullptr);
+    hid_t ds = H5Dcreate2(f, "x", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  auto open_descriptors = [] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  const int before = open_descriptors();
+  for (int i = 0; i < 20; ++i) {
+    try {
+      fourmi::data::ShardReader reader(path);
+      ADD_FAILURE() << "a shard without /y was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("missing dataset /y"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(open_descriptors(), before);
+  EXPECT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
 }

@@ -2,6 +2,7 @@
 # which also adds the case to a bad-input table ($FOURMI_BAD_INPUT_TABLE, when set) from which
 # tools/reliability_table.sh builds the table of docs/reliability.md.
 fails=0
+[ -n "${FOURMI_BAD_INPUT_TABLE:-}" ] && : > "$FOURMI_BAD_INPUT_TABLE"
 pass() { echo "ok   - $1"; }
 fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
 # table_row CASE RC OUTPUT: the first error line of OUTPUT, with what varies from run to run
@@ -9,7 +10,17 @@ fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
 table_row() {
   [ -n "${FOURMI_BAD_INPUT_TABLE:-}" ] || return 0
   local msg
-  msg=$(grep -m1 -E "error|fourmi: |refused|cannot|not expected|must|invalid" <<<"$3" \
+  # fourmi's own error line (else the first line that reads like an error), and the indented
+  # lines that continue it (a list of keys, say); launcher banners are passed over.
+  msg=$(awk '{line[NR] = $0}
+             END {
+               for (i = 1; i <= NR && !at; i++) if (line[i] ~ /fourmi: /) at = i
+               for (i = 1; i <= NR && !at; i++) if (line[i] ~ /error|refused|cannot|not expected|must|invalid/) at = i
+               if (!at) exit
+               out = line[at]
+               for (i = at + 1; i <= NR && line[i] ~ /^  [a-z]/; i++) out = out "; " substr(line[i], 3)
+               print out
+             }' <<<"$3" \
     | sed -E 's#/tmp/fourmi-[a-z0-9]+-[A-Za-z0-9]+/##g; s/^\[[^]]*\] //; s/on rank ([0-9]+) \([^)]*\)/on rank \1 (HOST)/g;
               s/pid [0-9]+ on [^ )]+/pid PID on HOST/g; s/\|/\\|/g' | cut -c1-400)
   printf '| %s | %s | %s |\n' "$1" "$2" "$msg" >> "$FOURMI_BAD_INPUT_TABLE"

@@ -27,10 +27,10 @@ expect_fail "missing dataset" "manifest.json" "$FOURMI" train --set data.train=n
 h5dump -H data/b-train/b-train-00000-of-00002.h5 | grep -q 'DATASET "x"' && pass "shard readable by h5dump" || fail "h5dump"
 "$FOURMI" train "${SMALL[@]}" > train.log 2>&1 && pass "train" || fail "train: $(cat train.log)"
 grep -q "test relative L2 error" train.log && pass "train prints test error" || fail "train output"
-[ -f runs/e2e/config.yaml ] && [ -f runs/e2e/metrics.jsonl ] && [ -f runs/e2e/checkpoints/ckpt-000002.pt ] \
+[ -f runs/e2e/config.yaml ] && [ -f runs/e2e/metrics.jsonl ] && [ -f runs/e2e/checkpoints/ckpt-000002.safetensors ] \
   && pass "run directory complete" || fail "run directory: $(ls -R runs)"
 "$FOURMI" train -c runs/e2e/config.yaml --set train.epochs=3 --resume > resume.log 2>&1 && grep -q "resumed from" resume.log \
-  && [ -f runs/e2e/checkpoints/ckpt-000003.pt ] && pass "resume from written config" || fail "resume: $(cat resume.log)"
+  && [ -f runs/e2e/checkpoints/ckpt-000003.safetensors ] && pass "resume from written config" || fail "resume: $(cat resume.log)"
 "$FOURMI" eval "${SMALL[@]}" --set data.sub=1 > eval.log 2>&1 && grep -q "1,256" eval.log \
   && pass "eval at another resolution" || fail "eval: $(cat eval.log)"
 
@@ -68,7 +68,7 @@ grep -q "test relative L2" runs/e2e-logs/logs/rank-00000.log && grep -q "fourmi 
 "$FOURMI" eval "${SMALL[@]}" --set run.name=e2e-modes > modes-eval.log 2>&1
 trained=$(grep -o 'test relative L2 error: [0-9.]*' modes.log | tail -1 | awk '{print $5}')
 evaluated=$(grep -o 'test relative L2 error [0-9.]*' modes-eval.log | awk '{print $5}')
-if grep -q "grid: 1 data x 2 modes" modes.log && ls runs/e2e-modes/checkpoints/*.modes-001-of-002.pt > /dev/null 2>&1 \
+if grep -q "grid: 1 data x 2 modes" modes.log && ls runs/e2e-modes/checkpoints/*.modes-001-of-002.safetensors > /dev/null 2>&1 \
    && [ -n "$trained" ] && [ "$trained" = "$evaluated" ]; then pass "parallel.modes=2: sharded checkpoint, evaluated with M = 1 to the same error ($trained)"
 else fail "mode-parallel train/eval: trained '$trained' evaluated '$evaluated': $(tail -5 modes.log; tail -3 modes-eval.log; ls runs/e2e-modes/checkpoints)"; fi
 

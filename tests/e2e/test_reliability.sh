@@ -30,7 +30,7 @@ expect_fail "unknown command lists the commands" "the commands are train, eval" 
 
 # --- run directories ---------------------------------------------------------------------------
 "$FOURMI" train "${SMALL[@]}" --set run.name=rel > rel.log 2>&1 && pass "train" || fail "train: $(cat rel.log)"
-expect_fail "fresh train into a directory holding a run" "already holds a run (checkpoints up to ckpt-000002.pt)" \
+expect_fail "fresh train into a directory holding a run" "already holds a run (checkpoints up to ckpt-000002.safetensors)" \
   "$FOURMI" train "${SMALL[@]}" --set run.name=rel
 before=$(md5sum runs/rel/result.json runs/rel/metrics.jsonl)
 out=$("$FOURMI" train "${SMALL[@]}" --set run.name=rel --resume 2>&1); rc=$?
@@ -41,12 +41,12 @@ out=$("$FOURMI" train "${SMALL[@]}" --set run.name=rel --resume 2>&1); rc=$?
 
 # Metrics after a resume: epochs 1-3 logged, the newest checkpoint lost, resumed from epoch 2.
 "$FOURMI" train "${SMALL[@]}" --set run.name=met --set train.epochs=3 --set train.checkpoint_every=2 > met.log 2>&1
-rm -f runs/met/checkpoints/ckpt-000003.pt
-touch runs/met/checkpoints/ckpt-000003.pt.tmp.99999999  # left by a writer that died
+rm -f runs/met/checkpoints/ckpt-000003.safetensors
+touch runs/met/checkpoints/ckpt-000003.safetensors.tmp.99999999  # left by a writer that died
 "$FOURMI" train "${SMALL[@]}" --set run.name=met --set train.epochs=4 --set train.checkpoint_every=2 --resume > met2.log 2>&1
 epochs=$(python3 -c 'import json; print(",".join(str(json.loads(l)["epoch"]) for l in open("runs/met/metrics.jsonl")))')
 [ "$epochs" = "1,2,3,4" ] && pass "metrics after a resume: every epoch once ($epochs)" || fail "metrics after resume: $epochs"
-grep -q "removed 1 temporary file" met2.log && [ ! -e runs/met/checkpoints/ckpt-000003.pt.tmp.99999999 ] \
+grep -q "removed 1 temporary file" met2.log && [ ! -e runs/met/checkpoints/ckpt-000003.safetensors.tmp.99999999 ] \
   && pass "stale temporary files removed at start" || fail "stale temp files: $(cat met2.log)"
 
 # --- the checkpoint is the model's truth -------------------------------------------------------
@@ -73,7 +73,7 @@ wait_lines runs/sig/metrics.jsonl 3
 expect_fail "a second process on a run directory in use" "in use by another fourmi process (pid $pid" \
   "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=sig --resume
 kill -TERM $pid; wait $pid; rc=$?
-ls runs/sig/checkpoints/ckpt-*.step-*.pt > /dev/null 2>&1 && [ $rc -eq 75 ] && grep -q "stopping on SIGTERM" sig.log && [ ! -e runs/sig/result.json ] \
+ls runs/sig/checkpoints/ckpt-*.step-*.safetensors > /dev/null 2>&1 && [ $rc -eq 75 ] && grep -q "stopping on SIGTERM" sig.log && [ ! -e runs/sig/result.json ] \
   && pass "SIGTERM: checkpoint inside the epoch, exit 75" || fail "SIGTERM (rc=$rc): $(tail -3 sig.log; ls runs/sig/checkpoints)"
 "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=sig --resume > sig2.log 2>&1
 [ -n "$(crc runs/sig-ref/result.json)" ] && [ "$(crc runs/sig/result.json)" = "$(crc runs/sig-ref/result.json)" ] \
@@ -85,7 +85,7 @@ ls runs/sig/checkpoints/ckpt-*.step-*.pt > /dev/null 2>&1 && [ $rc -eq 75 ] && g
 pid=$!
 wait_lines runs/usr/metrics.jsonl 3
 kill -USR1 $pid; wait $pid; rc=$?
-grep -q "stopping on SIGUSR1" usr.log && ls runs/usr/checkpoints/ckpt-*.pt > /dev/null 2>&1 && [ $rc -eq 75 ] \
+grep -q "stopping on SIGUSR1" usr.log && ls runs/usr/checkpoints/ckpt-*.safetensors > /dev/null 2>&1 && [ $rc -eq 75 ] \
   && pass "SIGUSR1 to mpirun -np 2: the ranks agree, checkpoint, exit 75" || fail "SIGUSR1 under mpirun (rc=$rc): $(tail -5 usr.log)"
 "${MPIRUN[@]}" -np 2 "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=usr --auto-resume > usr2.log 2>&1
 [ -n "$(crc runs/usr-ref/result.json)" ] && [ "$(crc runs/usr/result.json)" = "$(crc runs/usr-ref/result.json)" ] \
@@ -95,15 +95,15 @@ grep -q "stopping on SIGUSR1" usr.log && ls runs/usr/checkpoints/ckpt-*.pt > /de
 # --- non-finite losses, write errors, a kill inside a write ------------------------------------
 expect_fail "a loss that turns NaN/Inf" "epoch 1 step [0-9]* of 4: the training loss is NaN or Inf" \
   "$FOURMI" train "${SMALL[@]}" --set run.name=nan --set train.lr=1e38
-ls runs/nan/checkpoints/*.pt > /dev/null 2>&1 && fail "a checkpoint was written from non-finite weights" \
+ls runs/nan/checkpoints/*.safetensors > /dev/null 2>&1 && fail "a checkpoint was written from non-finite weights" \
   || pass "no checkpoint written from a non-finite run"
 
 # File-size limit of 8 KB (SIGXFSZ ignored): the config and metrics fit, a checkpoint does not.
 out=$(trap '' XFSZ; ulimit -f 8; "$FOURMI" train "${SMALL[@]}" --set run.name=rel --set train.epochs=3 --resume 2>&1); rc=$?
-[ $rc -ne 0 ] && grep -q "runs/rel/checkpoints/ckpt-000003.pt: cannot write checkpoint" <<<"$out" && grep -q "File too large (errno 27)" <<<"$out" \
+[ $rc -ne 0 ] && grep -q "runs/rel/checkpoints/ckpt-000003.safetensors: cannot write checkpoint" <<<"$out" && grep -q "File too large (errno 27)" <<<"$out" \
   && pass "a failed checkpoint write names the path and errno" || fail "write error (rc=$rc): $out"
 table_row "a checkpoint write that fails (file-size limit; ENOSPC alike)" "$rc" "$out"
-[ -z "$(find runs/rel -name '*.tmp.*')" ] && [ ! -e runs/rel/checkpoints/ckpt-000003.pt ] \
+[ -z "$(find runs/rel -name '*.tmp.*')" ] && [ ! -e runs/rel/checkpoints/ckpt-000003.safetensors ] \
   && "$FOURMI" eval "${SMALL[@]}" --set run.name=rel > /dev/null 2>&1 \
   && pass "after the failed write: no partial file, the previous checkpoint loads" || fail "after the write error: $(ls runs/rel/checkpoints)"
 

@@ -171,7 +171,7 @@ TEST(ModeParallel, TrainingAndCheckpointsMatchSingleRankAcrossM) {
     torch::manual_seed(99);  // a different init that the load must overwrite
     models::FNO one(cfg);
     auto opt_one = train::make_optimizer(tc, one->parameters());
-    train::load_checkpoint(dir + "/m/ckpt-000003.pt", *one, opt_one.get());
+    train::load_checkpoint(dir + "/m/ckpt-000003.safetensors", *one, opt_one.get());
     EXPECT_TRUE(torch::allclose(one->forward(x), expect, 1e-6, 1e-6)) << "M " << m << " -> 1";
     for (const auto& item : one->named_parameters())
       EXPECT_LT(rel(item.value(), ps[item.key()]), 1e-5) << "resharded " << item.key();
@@ -180,7 +180,7 @@ TEST(ModeParallel, TrainingAndCheckpointsMatchSingleRankAcrossM) {
     torch::manual_seed(98);
     models::FNO back(cfg, models::ModeGroup{g.modes.get()});
     auto opt_back = train::make_optimizer(tc, back->parameters());
-    train::load_checkpoint(dir + "/one/ckpt-000003.pt", *back, opt_back.get());
+    train::load_checkpoint(dir + "/one/ckpt-000003.safetensors", *back, opt_back.get());
     EXPECT_TRUE(torch::allclose(back->forward(x), expect, 1e-6, 1e-6)) << "1 -> M " << m;
     // Adam state travels too: one more identical step keeps the two in agreement.
     for (auto* model : {&one, &back}) {
@@ -213,10 +213,10 @@ TEST(ModeParallel, CheckpointWrittenWithFourModeRanksLoadsWithTwo) {
       (std::filesystem::temp_directory_path() / ("fourmi-ckpt4-" + std::to_string(id.item<int64_t>()))).string();
   train::save_checkpoint(dir, *four, *opt4, {1, ""});
   w.barrier();
-  EXPECT_TRUE(std::filesystem::exists(dir + "/ckpt-000001.modes-003-of-004.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/ckpt-000001.modes-003-of-004.safetensors"));
   torch::manual_seed(22);
   models::FNO two(cfg, models::ModeGroup{g2.modes.get()});
-  train::load_checkpoint(dir + "/ckpt-000001.pt", *two, nullptr);
+  train::load_checkpoint(dir + "/ckpt-000001.safetensors", *two, nullptr);
   torch::manual_seed(4);
   torch::Tensor x = torch::randn(input_shape(2, 2));
   EXPECT_TRUE(torch::allclose(two->forward(x), four->forward(x), 1e-6, 1e-6));

@@ -53,19 +53,19 @@ TEST(RunDirectory, LockReleasedWithItsHolder) {
 TEST(RunDirectory, FreshStartRefusedWhereARunIs) {
   fourmi::testing::TempDir tmp;
   EXPECT_EQ(error_of([&] { train::prepare_run_directory(tmp / "run", train::RunStart::kFresh); }), "");
-  touch(tmp / "run/checkpoints/ckpt-000004.pt");
+  touch(tmp / "run/checkpoints/ckpt-000004.safetensors");
   std::string e = error_of([&] { train::prepare_run_directory(tmp / "run", train::RunStart::kFresh); });
-  EXPECT_NE(e.find("ckpt-000004.pt"), std::string::npos) << e;
+  EXPECT_NE(e.find("ckpt-000004.safetensors"), std::string::npos) << e;
   EXPECT_NE(e.find("--resume"), std::string::npos) << e;
   EXPECT_NE(e.find("--overwrite"), std::string::npos) << e;
   EXPECT_EQ(error_of([&] { train::prepare_run_directory(tmp / "run", train::RunStart::kResume); }), "");
-  EXPECT_TRUE(fs::exists(tmp / "run/checkpoints/ckpt-000004.pt"));
+  EXPECT_TRUE(fs::exists(tmp / "run/checkpoints/ckpt-000004.safetensors"));
 }
 
 TEST(RunDirectory, OverwriteDeletesThePreviousRunsOutputsOnly) {
   fourmi::testing::TempDir tmp;
-  for (const char* f : {"checkpoints/ckpt-000002.pt", "metrics.jsonl", "result.json", "profile/rank-00000.json",
-                        "config.yaml", "notes.txt"})
+  for (const char* f : {"checkpoints/ckpt-000002.safetensors", "metrics.jsonl", "result.json",
+                        "profile/rank-00000.json", "config.yaml", "notes.txt"})
     touch(tmp / ("run/" + std::string(f)));
   train::prepare_run_directory(tmp / "run", train::RunStart::kOverwrite);
   EXPECT_FALSE(fs::exists(tmp / "run/checkpoints"));
@@ -79,16 +79,16 @@ TEST(RunDirectory, OverwriteDeletesThePreviousRunsOutputsOnly) {
 TEST(RunDirectory, StaleTemporaryFilesRemovedLiveOnesKept) {
   fourmi::testing::TempDir tmp;
   // A pid above the kernel's pid_max (4194304) never runs; this process's own does.
-  const std::string dead = tmp / "run/checkpoints/ckpt-000003.pt.tmp.99999999";
+  const std::string dead = tmp / "run/checkpoints/ckpt-000003.safetensors.tmp.99999999";
   const std::string live = tmp / ("run/metrics.jsonl.tmp." + std::to_string(::getpid()));
   touch(dead);
   touch(live);
-  touch(tmp / "run/checkpoints/ckpt-000002.pt");
+  touch(tmp / "run/checkpoints/ckpt-000002.safetensors");
   train::RunDirectoryLock lock(tmp / "run");
   EXPECT_EQ(lock.removed_temp_files(), 1);
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(live));
-  EXPECT_TRUE(fs::exists(tmp / "run/checkpoints/ckpt-000002.pt"));
+  EXPECT_TRUE(fs::exists(tmp / "run/checkpoints/ckpt-000002.safetensors"));
 }
 
 TEST(Metrics, ResumeDropsTheEpochsPastTheCheckpoint) {
@@ -155,7 +155,7 @@ TEST(AtomicFile, CommitReplacesAtomically) {
   EXPECT_EQ(util::read_text(tmp / "a.txt"), "old");  // readers see the old file until commit
   f.commit();
   EXPECT_EQ(util::read_text(tmp / "a.txt"), "new");
-  EXPECT_TRUE(util::is_temp_file_name("ckpt-000001.pt.tmp.1234"));
-  EXPECT_FALSE(util::is_temp_file_name("ckpt-000001.pt"));
+  EXPECT_TRUE(util::is_temp_file_name("ckpt-000001.safetensors.tmp.1234"));
+  EXPECT_FALSE(util::is_temp_file_name("ckpt-000001.safetensors"));
   EXPECT_FALSE(util::is_temp_file_name("x.tmp.12a"));
 }

@@ -13,6 +13,7 @@
 #include "fourmi/train/loss.h"
 #include "fourmi/train/schedule.h"
 #include "fourmi/train/trainer.h"
+#include "fourmi/util/fs.h"
 
 using namespace fourmi;
 
@@ -121,12 +122,12 @@ TEST(Checkpoint, NoTemporaryFilesLeft) {
   train::save_checkpoint(tmp / "ck", *model, *opt, {3, "x: 1\n"});
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(tmp / "ck")) {
-    EXPECT_EQ(e.path().filename().string(), "ckpt-000003.pt");
+    EXPECT_EQ(e.path().filename().string(), "ckpt-000003.safetensors");
     ++files;
   }
   EXPECT_EQ(files, 1);
   models::FNO other(m);
-  auto meta = train::load_checkpoint(tmp / "ck/ckpt-000003.pt", *other, nullptr);
+  auto meta = train::load_checkpoint(tmp / "ck/ckpt-000003.safetensors", *other, nullptr);
   EXPECT_EQ(meta.epoch, 3);
   EXPECT_EQ(meta.config_yaml, "x: 1\n");
   EXPECT_TRUE(torch::equal(model->parameters()[0], other->parameters()[0]));
@@ -149,11 +150,11 @@ TEST(FusedAdam, LoadIntoAnOptimizerThatAlreadySteppedContinuesLikeAFreshOne) {
   step(a, *opt_a);
   train::save_checkpoint(tmp / "ck", *a, *opt_a, {2, ""});
   for (int i = 0; i < 3; ++i) step(a, *opt_a);  // moves on, then goes back to step 2
-  train::load_checkpoint(tmp / "ck/ckpt-000002.pt", *a, opt_a.get());
+  train::load_checkpoint(tmp / "ck/ckpt-000002.safetensors", *a, opt_a.get());
   step(a, *opt_a);
   models::FNO b(m);
   auto opt_b = train::make_optimizer(tc, b->parameters());
-  train::load_checkpoint(tmp / "ck/ckpt-000002.pt", *b, opt_b.get());
+  train::load_checkpoint(tmp / "ck/ckpt-000002.safetensors", *b, opt_b.get());
   step(b, *opt_b);
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << "parameter " << i;
@@ -178,7 +179,7 @@ TEST(Trainer, StopRequestCheckpointsInsideTheEpochAndTheResumeIsBitwiseExact) {
   train::Trainer first(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "stopped", /*sync=*/{});
   auto stopped = first.fit(train, test, {false, [&] { return ++polls >= 6 ? SIGUSR1 : 0; }});
   EXPECT_EQ(stopped.stopped_by, SIGUSR1);
-  EXPECT_EQ(std::filesystem::path(stopped.last_checkpoint).filename().string(), "ckpt-000001.step-000002.pt");
+  EXPECT_EQ(std::filesystem::path(stopped.last_checkpoint).filename().string(), "ckpt-000001.step-000002.safetensors");
   torch::manual_seed(123);  // a different init: resume must overwrite it
   train::Trainer second(cfg, models::FNO(cfg.model), torch::kCPU, *comm, tmp / "stopped", /*sync=*/{});
   auto resumed = second.fit(train, test, {true});
@@ -222,24 +223,46 @@ TEST(Checkpoint, AnotherModelsCheckpointRefusedNamingTheParameter) {
   models::FNO one(m);
   std::string message;
   try {
-    train::load_checkpoint(tmp / "ck/ckpt-000001.pt", *one, nullptr);
+    train::load_checkpoint(tmp / "ck/ckpt-000001.safetensors", *one, nullptr);
   } catch (const std::exception& e) {
     message = e.what();
   }
   EXPECT_NE(message.find("which this model does not have"), std::string::npos) << message;
-  EXPECT_NE(message.find("ckpt-000001.pt"), std::string::npos) << message;
+  EXPECT_NE(message.find("ckpt-000001.safetensors"), std::string::npos) << message;
 }
 
 TEST(Checkpoint, NewestIsTheLargestEpochAndStep) {
   fourmi::testing::TempDir tmp;
-  for (const char* f : {"ckpt-000002.pt", "ckpt-000002.step-000003.pt", "ckpt-000001.step-000009.pt",
-                        "ckpt-000003.pt.tmp.77", "ckpt-000002.step-000003.modes-001-of-002.pt"}) {
+  for (const char* f :
+       {"ckpt-000002.safetensors", "ckpt-000002.step-000003.safetensors", "ckpt-000001.step-000009.safetensors",
+        "ckpt-000003.safetensors.tmp.77", "ckpt-000002.step-000003.modes-001-of-002.safetensors"}) {
     std::filesystem::create_directories(tmp / "ck");
     std::ofstream(tmp / ("ck/" + std::string(f))) << "x";
   }
   auto latest = train::latest_checkpoint(tmp / "ck");
   ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(std::filesystem::path(*latest).filename().string(), "ckpt-000002.step-000003.pt");
+  EXPECT_EQ(std::filesystem::path(*latest).filename().string(), "ckpt-000002.step-000003.safetensors");
   EXPECT_EQ(train::checkpoint_position(*latest), std::make_pair(2, 3));
-  EXPECT_EQ(train::checkpoint_file_name(7, 0), "ckpt-000007.pt");
+  EXPECT_EQ(train::checkpoint_file_name(7, 0), "ckpt-000007.safetensors");
+}
+
+TEST(Checkpoint, DamagedFileRefusedNamingIt) {
+  fourmi::testing::TempDir tmp;
+  config::ModelConfig m;
+  m.width = 4, m.modes = {2}, m.layers = 1, m.projection_width = 4;
+  models::FNO model(m);
+  auto opt = train::make_optimizer(config::TrainConfig{}, model->parameters());
+  const std::string path = train::save_checkpoint(tmp / "ck", *model, *opt, {1, "x: 1\n"});
+  std::string bytes = util::read_text(path);
+  bytes[bytes.size() - 100] ^= 0x01;  // one bit, on disk, after the write
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  models::FNO other(m);
+  std::string message;
+  try {
+    train::load_checkpoint(path, *other, nullptr);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("fails its checksum"), std::string::npos) << message;
 }

@@ -48,6 +48,7 @@ class ShardReader {
   void will_need(int64_t index);
 
  private:
+  void release() noexcept;  // closes whatever is open
   std::string path_;
   hid_t file_ = -1, x_ = -1, y_ = -1;
   int fd_ = -1;  // plain descriptor for page-cache hints

@@ -1,11 +1,16 @@
-// checkpoint.h — parameters, Adam state, epoch and RNG state by parameter name, written atomically.
+// checkpoint.h — parameters, Adam state, position and RNG state by parameter name, written atomically.
 //
-// Layout: <dir>/ckpt-<epoch>.pt (or ckpt-<epoch>.step-<step>.pt, written when a stop signal
-// arrives inside an epoch: <step> steps of epoch <epoch> + 1 are done) holds the replicated parameters and mode block 0
-// of every mode-partitioned parameter (with its Adam state); with M mode ranks, mode rank r > 0 writes
-// <dir>/ckpt-<epoch>.modes-<r>-of-<M>.pt holding its blocks. Each block records its rows
-// (start, count, total), so a checkpoint written with any M loads with any other M: a rank copies
-// the rows of its own block from whichever shards hold them.
+// Format: safetensors (util/safetensors.h) with a CRC-32 per tensor; tensors "param/<name>",
+// "exp_avg/<name>", "exp_avg_sq/<name>", "step/<name>", "block/<name>" (start, count, total of a
+// mode block) and "rng_state"; metadata "format" (fourmi-checkpoint), "version", "epoch",
+// "epoch_step", "epoch_loss_sum", "mode_ranks" and "config_yaml" (docs/checkpoints.md).
+//
+// Layout: <dir>/ckpt-<epoch>.safetensors (or ckpt-<epoch>.step-<step>.safetensors, written when a
+// stop signal arrives inside an epoch: <step> steps of epoch <epoch> + 1 are done) holds the
+// replicated parameters and mode block 0 of every mode-partitioned parameter (with its Adam
+// state); with M mode ranks, mode rank r > 0 writes <stem>.modes-<r>-of-<M>.safetensors holding
+// its blocks. Each block records its rows, so a checkpoint written with any M loads with any
+// other M: a rank copies the rows of its own block from whichever shards hold them.
 //
 // Contract: save_checkpoint is called by every rank of one replica (data rank 0 of each mode
 // block; the mode group's collective barrier orders the shards before the main file, whose
@@ -29,7 +34,7 @@ struct CheckpointMeta {
   double epoch_loss_sum = 0;  // with step > 0: the loss summed over those steps and over all ranks
 };
 
-// The main file's name for `meta`'s position: ckpt-<epoch>.pt or ckpt-<epoch>.step-<step>.pt.
+// The main file's name at a position: ckpt-<epoch>.safetensors or ckpt-<epoch>.step-<step>.safetensors.
 std::string checkpoint_file_name(int epoch, int step);
 
 // Writes this rank's part of the checkpoint; returns the main file's path.
