@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # fuzz.sh — fourmi's libFuzzer harnesses (tests/fuzz/fuzz_<name>.cpp), built with clang 14 under
 # AddressSanitizer and UndefinedBehaviorSanitizer against a built tree, and run.
-#   bash tools/fuzz.sh BUILD build                  compile BUILD/fuzz/fuzz_<name> for every harness
+#   bash tools/fuzz.sh BUILD build [NAME...]        compile BUILD/fuzz/fuzz_<name> (every harness by default)
 #   bash tools/fuzz.sh BUILD smoke [RUNS]           every harness over its committed corpus, then RUNS
 #                                                   (default 2000) new inputs each: the CI run
 #   bash tools/fuzz.sh BUILD run NAME RUNS          a campaign of RUNS executions of one harness from its
 #                                                   corpus; prints libFuzzer's summary, writes crashes to
-#                                                   BUILD/fuzz/NAME-findings, merges new coverage into the corpus
+#                                                   BUILD/fuzz/NAME-findings, merges new coverage into the corpus;
+#                                                   FUZZ_FLAGS adds libFuzzer flags (e.g. -fork=1 -ignore_crashes=1)
 # The parsing code under test (the harness's own sources below) is compiled with the sanitizers;
 # the rest of fourmi and LibTorch are linked from BUILD as built there.
 set -euo pipefail
@@ -70,7 +71,9 @@ libs = " ".join(t if t.startswith(("/", "-")) else f"{build}/{t}" for t in shlex
 open(f"{out}/link-libs.txt", "w").write(libs)
 PY
   source "$OUT/compile.sh"
-  for h in "${HARNESSES[@]}"; do
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || names=("${HARNESSES[@]}")
+  for h in "${names[@]}"; do
     objs=("$OUT/obj/fuzz_$h.o")
     compile_harness "$h"
     for s in $(sources "$h"); do
@@ -91,7 +94,7 @@ run_one() {  # run_one NAME RUNS [extra libFuzzer flags]
 }
 
 case "$MODE" in
-  build) build ;;
+  build) build "${@:3}" ;;
   smoke)
     [ -x "$OUT/fuzz_checkpoint" ] || build
     for h in "${HARNESSES[@]}"; do run_one "$h" "${3:-2000}" -seed=1 2>&1 | tail -3; done ;;
@@ -100,7 +103,8 @@ case "$MODE" in
     [ -x "$OUT/fuzz_$h" ] || build
     start=$(date +%s)
     set +e
-    run_one "$h" "$runs" > "$OUT/$h-campaign.log" 2>&1
+    # shellcheck disable=SC2086
+    run_one "$h" "$runs" ${FUZZ_FLAGS:-} > "$OUT/$h-campaign.log" 2>&1
     rc=$?
     set -e
     tail -20 "$OUT/$h-campaign.log"

@@ -295,10 +295,14 @@ Config load_config_text(const std::string& text, const std::string& source, cons
         fmt::format("{}:{}: a config is a mapping of sections (run:, data:, model:, train:, ...), not a {}", source,
                     root.Mark().line + 1, root.IsSequence() ? "list" : "single value"));
   std::map<std::string, std::string> override_sources;
-  for (const auto& o : overrides) apply_override(root, o, source, override_sources);
   Config config;
-  Loader loader(source, override_sources);
-  loader.load(root, config);
+  try {
+    for (const auto& o : overrides) apply_override(root, o, source, override_sources);
+    Loader loader(source, override_sources);
+    loader.load(root, config);
+  } catch (const YAML::Exception& e) {  // a node of an unexpected kind, e.g. a key that is a list (found by fuzzing)
+    throw ConfigError(fmt::format("{}:{}: not a fourmi config: {}", source, e.mark.line + 1, e.msg));
+  }
   // Cross-field checks.
   auto& m = config.model;
   if (static_cast<int>(m.modes.size()) != 1 && static_cast<int>(m.modes.size()) != m.dim)

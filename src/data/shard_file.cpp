@@ -1,6 +1,7 @@
 #include "fourmi/data/shard_file.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <fcntl.h>
@@ -58,6 +59,20 @@ std::vector<int64_t> field_shape(hid_t ds, const std::string& path, const char* 
   bool is_f32 = H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 4;
   H5Tclose(type);
   if (!is_f32) throw std::runtime_error(fmt::format("{}: dataset /{} is not float32; accepted: float32", path, name));
+  // A sample of at most 2^34 values (64 GiB): a larger one, or a product that overflows, is a
+  // damaged or foreign file (found by fuzzing), refused before any size is computed from it.
+  uint64_t values = 1;
+  for (size_t d = 1; d < dims.size(); ++d) {
+    if (dims[d] == 0 || dims[d] > (uint64_t{1} << 34) || values > (uint64_t{1} << 34) / dims[d])
+      throw std::runtime_error(
+          fmt::format("{}: dataset /{} has a sample of shape [{}]; accepted: every extent >= 1 "
+                      "and at most 2^34 values per sample",
+                      path, name, fmt::join(dims.begin() + 1, dims.end(), ",")));
+    values *= dims[d];
+  }
+  if (dims[0] > (uint64_t{1} << 40))
+    throw std::runtime_error(
+        fmt::format("{}: dataset /{} claims {} samples; accepted: at most 2^40", path, name, dims[0]));
   *n = static_cast<int64_t>(dims[0]);
   return std::vector<int64_t>(dims.begin() + 1, dims.end());
 }

@@ -258,6 +258,9 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptio
       return;
     }
     if (!written) result.last_checkpoint = write_checkpoint(epoch, static_cast<int>(step), loss_sum);
+    // Every rank waits for the writer: the stop's exit status is non-zero, and launchers (mpirun,
+    // srun --kill-on-bad-exit) end the other ranks as soon as one rank exits with it.
+    agree_max(0);
     if (comm_.rank() == 0)
       util::info("stopping on {} after epoch {} step {}: checkpoint {}; continue with --resume", name, epoch, step,
                  result.last_checkpoint);

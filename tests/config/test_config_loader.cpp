@@ -71,6 +71,13 @@ TEST(ConfigLoader, DocumentMustBeMappingAlsoWithOverrides) {  // found by tests/
   }
 }
 
+TEST(ConfigLoader, NodeOfAnotherKindIsAConfigError) {  // found by tests/fuzz/fuzz_config.cpp
+  for (const std::string& doc : {"? [a, b]\n: 1\n", "train:\n  ? {x: 1}\n  : 2\n"}) {
+    std::string e = error_of(doc);
+    EXPECT_TRUE(contains(e, "test.yaml:")) << e;
+  }
+}
+
 TEST(ConfigLoader, ModesLengthMustMatchDim) {
   std::string e = error_of("model:\n  dim: 2\n  modes: [4, 4, 4]\n");
   EXPECT_TRUE(contains(e, "model.modes")) << e;

@@ -179,3 +179,27 @@ TEST(ShardReader, RefusedFileIsClosedAgain) {  // found by tests/fuzz/fuzz_shard
   EXPECT_EQ(open_descriptors(), before);
   EXPECT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
 }
+
+TEST(ShardReader, AbsurdSampleShapeRefused) {  // found by tests/fuzz/fuzz_shard_reader.cpp
+  fourmi::testing::TempDir tmp;
+  const std::string path = tmp / "huge.h5";
+  {
+    hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[3] = {1, 1u << 20, 1u << 20};  // 2^40 values per sample: nothing stored, all fill value
+    hid_t space = H5Screate_simple(3, dims, nullptr);
+    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[3] = {1, 1, 1024};
+    H5Pset_chunk(plist, 3, chunk);
+    for (const char* name : {"x", "y"})
+      H5Dclose(H5Dcreate2(f, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, plist, H5P_DEFAULT));
+    H5Pclose(plist);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  try {
+    fourmi::data::ShardReader reader(path);
+    ADD_FAILURE() << "a sample of 2^40 values was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 2^34 values per sample"), std::string::npos) << e.what();
+  }
+}

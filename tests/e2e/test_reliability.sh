@@ -49,6 +49,13 @@ epochs=$(python3 -c 'import json; print(",".join(str(json.loads(l)["epoch"]) for
 grep -q "removed 1 temporary file" met2.log && [ ! -e runs/met/checkpoints/ckpt-000003.safetensors.tmp.99999999 ] \
   && pass "stale temporary files removed at start" || fail "stale temp files: $(cat met2.log)"
 
+# A checkpoint read in Python with numpy alone holds bitwise the parameters result.json describes.
+PY=${FOURMI_PYTHON:-python3}
+digest=$("$PY" "$FOURMI_SOURCE_DIR/tools/fourmi_checkpoint.py" runs/rel/checkpoints/ckpt-000002.safetensors --digest 2>&1)
+[ -n "$(crc runs/rel/result.json)" ] && [ "$digest" = "$(crc runs/rel/result.json)" ] \
+  && pass "the checkpoint read by tools/fourmi_checkpoint.py (numpy): the trained parameters ($digest)" \
+  || fail "checkpoint in Python: '$digest' vs result.json $(crc runs/rel/result.json)"
+
 # --- the checkpoint is the model's truth -------------------------------------------------------
 expect_fail "eval with a config whose model differs from the checkpoint's" "model.layers: 2 in the checkpoint, 3 in --set" \
   "$FOURMI" eval "${SMALL[@]}" --set run.name=rel --set model.layers=3

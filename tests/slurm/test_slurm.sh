@@ -47,7 +47,7 @@ jobid=$(FOURMI="$FOURMI" RUN_NAME=preempt sbatch --parsable --gpus-per-node=0 --
 for _ in $(seq 1200); do [ -f runs/preempt/metrics.jsonl ] && [ "$(wc -l < runs/preempt/metrics.jsonl)" -ge 3 ] && break; sleep 0.1; done
 scancel --signal=USR1 "$jobid"
 state=""
-for _ in $(seq 300); do
+for _ in $(seq 600); do
   state=$(scontrol show job "$jobid" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
   restarts=$(scontrol show job "$jobid" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
   [ "$state" = COMPLETED ] && [ "${restarts:-0}" -ge 1 ] && break
@@ -60,11 +60,12 @@ if [ "$state" = COMPLETED ] && grep -q "stopping on SIGUSR1" "$out" && grep -q "
   pass "scancel --signal=USR1: checkpoint, requeue, resume; same parameters as the uninterrupted run ($(crc runs/preempt/result.json))"
 else fail "preemption (job $jobid $state, restarts ${restarts:-?}): $(tail -30 "$out" 2>/dev/null)"; fi
 
-# Kills under srun: a random task killed at a random moment, FOURMI_SLURM_KILLS times (default 5);
+# Kills under srun (--kill-on-bad-exit=1, as the templates): a random task killed at a random
+# moment, FOURMI_SLURM_KILLS times (default 5);
 # srun must end the step, and the resumed run must finish with the uninterrupted run's parameters.
 kills=${FOURMI_SLURM_KILLS:-5} slowest=0 lingering=0
 for i in $(seq "$kills"); do
-  timeout 120 srun --mpi=pmix -n 2 "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=preempt-ref2 --auto-resume > "kill-$i.log" 2>&1 &
+  timeout 120 srun --mpi=pmix --kill-on-bad-exit=1 -n 2 "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=preempt-ref2 --auto-resume > "kill-$i.log" 2>&1 &
   spid=$!
   sleep "$(( RANDOM % 20 + 10 ))e-1"
   victim=$(pgrep -f "run.name=preempt-ref2" | grep -v "^$spid$" | xargs -r ps -o pid=,comm= -p | awk '$2 == "fourmi" {print $1}' | shuf -n1)
