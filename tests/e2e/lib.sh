@@ -22,7 +22,7 @@ table_row() {
                print out
              }' <<<"$3" \
     | sed -E 's#/tmp/fourmi-[a-z0-9]+-[A-Za-z0-9]+/##g; s/^\[[^]]*\] //; s/on rank ([0-9]+) \([^)]*\)/on rank \1 (HOST)/g;
-              s/pid [0-9]+ on [^ )]+/pid PID on HOST/g; s/\|/\\|/g' | cut -c1-400)
+              s/pid [0-9]+ on [^ )]+/pid PID on HOST/g; s/\b[0-9a-f]{8}\b/XXXXXXXX/g; s/\|/\\|/g' | cut -c1-400)
   printf '| %s | %s | %s |\n' "$1" "$2" "$msg" >> "$FOURMI_BAD_INPUT_TABLE"
 }
 expect_fail() {  # expect_fail NAME PATTERN CMD...: non-zero exit and PATTERN in the output
