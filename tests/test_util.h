@@ -1,4 +1,5 @@
-// test_util.h — helpers shared by the tests: a temporary directory removed at scope exit.
+// test_util.h — helpers shared by the tests: a temporary directory removed at scope exit, and
+// the message of an expected exception.
 #pragma once
 
 #include <ftw.h>
@@ -7,6 +8,8 @@
 #include <cstdio>
 
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
 #include <random>
 #include <string>
 
@@ -35,5 +38,15 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the exception `f` throws, "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace fourmi::testing

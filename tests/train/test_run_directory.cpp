@@ -19,17 +19,10 @@
 #include "fourmi/util/fs.h"
 
 using namespace fourmi;
+using fourmi::testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 void touch(const std::string& path) {
   util::make_dirs(fs::path(path).parent_path().string());
   std::ofstream(path) << "x";

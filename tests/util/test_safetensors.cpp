@@ -12,16 +12,9 @@
 #include "fourmi/util/safetensors.h"
 
 using namespace fourmi::util;
+using fourmi::testing::error_of;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 std::string write_sample(const std::string& path) {
   const std::vector<float> w = {1.5f, -2.f, 3.25f, 0.f, 7.f, 8.f};
   const std::vector<int64_t> step = {42};
