@@ -92,7 +92,9 @@ SafetensorsReader::SafetensorsReader(std::string path) : path_(std::move(path)) 
     const uint64_t data_size = file_size - data_start_;
     const nlohmann::json header = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!header.is_object()) throw std::runtime_error(fmt::format("{}: the header is not a JSON object", path_));
-    for (const auto& [name, value] : header.items()) {
+    for (const auto& item : header.items()) {
+      const std::string& name = item.key();  // not a structured binding: the lambda below captures it
+      const nlohmann::json& value = item.value();
       if (name == "__metadata__") {
         if (!value.is_object()) throw std::runtime_error(fmt::format("{}: __metadata__ is not an object", path_));
         for (const auto& [k, v] : value.items()) {

@@ -64,7 +64,7 @@ TEST(ConfigLoader, SectionMustBeMapping) {
 }
 
 TEST(ConfigLoader, DocumentMustBeMappingAlsoWithOverrides) {  // found by tests/fuzz/fuzz_config.cpp
-  for (const std::string& doc : {"just text\n", "- a\n- b\n"}) {
+  for (const char* doc : {"just text\n", "- a\n- b\n"}) {
     std::string e = error_of(doc, {"train.lr=5e-4"});
     EXPECT_TRUE(contains(e, "a config is a mapping of sections")) << e;
     EXPECT_TRUE(contains(e, "test.yaml:1")) << e;
@@ -72,7 +72,7 @@ TEST(ConfigLoader, DocumentMustBeMappingAlsoWithOverrides) {  // found by tests/
 }
 
 TEST(ConfigLoader, NodeOfAnotherKindIsAConfigError) {  // found by tests/fuzz/fuzz_config.cpp
-  for (const std::string& doc : {"? [a, b]\n: 1\n", "train:\n  ? {x: 1}\n  : 2\n"}) {
+  for (const char* doc : {"? [a, b]\n: 1\n", "train:\n  ? {x: 1}\n  : 2\n"}) {
     std::string e = error_of(doc);
     EXPECT_TRUE(contains(e, "test.yaml:")) << e;
   }
@@ -208,9 +208,11 @@ TEST(ConfigLoader, TrainedModelKeysAreTheModelsAndTheNormalisation) {
 }
 
 TEST(ConfigLoader, EveryModelKeyDefinesTheTrainedModel) {
-  for (const auto& [key, value] : to_rows(Config{}))
-    if (key.rfind("model.", 0) == 0 && key != "model.spectral_transform")
+  for (const auto& [key, value] : to_rows(Config{})) {
+    if (key.rfind("model.", 0) == 0 && key != "model.spectral_transform") {
       EXPECT_TRUE(defines_trained_model(key)) << key;
+    }
+  }
   EXPECT_FALSE(defines_trained_model("train.epochs"));
   EXPECT_FALSE(defines_trained_model("model.spectral_transform"));
 }
