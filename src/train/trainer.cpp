@@ -90,7 +90,7 @@ torch::Tensor Trainer::timed_step(const data::Batch& batch, int64_t g, int64_t t
 
 void Trainer::line_up_ranks() {
   util::synchronize(device_);
-  if (comm_.size() == 1 && model_->mode_group().size() == 1) return;
+  if (one_process()) return;
   // A barrier over the data group, then over the mode group, waits for every rank of the grid.
   distributed::CommLog* log = comm_.log();
   if (log) log->set_paused(true);
@@ -166,7 +166,7 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
 }
 
 int Trainer::agree_max(int local) {
-  if (comm_.size() == 1 && model_->mode_group().size() == 1) return local;
+  if (one_process()) return local;
   torch::Tensor t = torch::tensor({static_cast<double>(local)}, torch::kFloat64).to(device_);
   comm_.all_reduce(t, distributed::ReduceOp::kMax);
   if (model_->mode_group().size() > 1) model_->mode_group().comm->all_reduce(t, distributed::ReduceOp::kMax);
@@ -190,8 +190,8 @@ std::string Trainer::write_checkpoint(int epoch, int step, double epoch_loss_sum
   sync_->export_state(writer);
   std::string path;
   if (writer)
-    path = save_checkpoint((std::filesystem::path(run_dir_) / "checkpoints").string(), *model_,
-                           sync_->checkpoint_optimizer(), {epoch, config::to_yaml(config_), step, epoch_loss_sum});
+    path = save_checkpoint(checkpoint_dir(), *model_, sync_->checkpoint_optimizer(),
+                           {epoch, config::to_yaml(config_), step, epoch_loss_sum});
   sync_->drop_exported_state();
   return path;
 }
@@ -211,8 +211,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptio
   const auto& tc = config_.train;
   // One writer per job for metrics; one per mode block (data rank 0) for checkpoint shards.
   const bool leader = comm_.rank() == 0 && model_->mode_group().rank() == 0;
-  const std::string ckpt_dir = (std::filesystem::path(run_dir_) / "checkpoints").string();
-  const bool one_rank = comm_.size() == 1 && model_->mode_group().size() == 1;
+  const std::string ckpt_dir = checkpoint_dir();
   use_normalization(train.manifest());
   int start_epoch = 0;
   int64_t first_step = 0;
@@ -245,7 +244,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptio
   int64_t samples_seen = 0, done_steps = 0;
   auto stop_signal = [&](int64_t step_in_epoch) {  // polled after a step; the same steps on every rank
     if (!options.stop_requested) return 0;
-    if (!one_rank && step_in_epoch % kStopPollSteps != 0 && step_in_epoch != steps) return 0;
+    if (!one_process() && step_in_epoch % kStopPollSteps != 0 && step_in_epoch != steps) return 0;
     return agree_max(options.stop_requested());
   };
   // Stops after (epoch, step), writing the checkpoint there unless the epoch's own was just written.

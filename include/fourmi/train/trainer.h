@@ -100,6 +100,9 @@ class Trainer {
   void line_up_ranks();
   // Every parameter gathered on the current stream (before evaluation, checkpoints, the end of fit).
   void wait_parameters() { sync_->wait_parameters(); }
+  // Whether this process is the whole grid (one data rank, one mode rank): no agreement needed.
+  bool one_process() const { return comm_.size() == 1 && model_->mode_group().size() == 1; }
+  std::string checkpoint_dir() const { return run_dir_ + "/checkpoints"; }
   // The largest of every rank's `local` (over the data and the mode group): what all ranks agree on.
   int agree_max(int local);
   // Writes the checkpoint at (epoch, step) collectively; throws, writing nothing, when a parameter
