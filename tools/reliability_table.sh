@@ -12,7 +12,7 @@ DOC=$ROOT/docs/reliability.md
 table() {
   echo "| bad input | exit | message |"
   echo "|---|---|---|"
-  for t in test_cli test_reliability; do
+  for t in test_cli test_reliability test_import test_ecosystem; do
     f=$BUILD/bad-inputs/$t.md
     [ -s "$f" ] || { echo "reliability_table.sh: $f missing: run ctest -R e2e_$t first" >&2; exit 1; }
     cat "$f"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup-deps.sh — install what fourmi needs to build and test, skipping what is already there.
 #
-#   Debian packages : compilers, CMake, Open MPI, HDF5, yaml-cpp, CLI11, nlohmann/json, fmt, GoogleTest
+#   Debian packages : compilers, CMake, Open MPI, HDF5, matio (MATLAB files), yaml-cpp, CLI11, nlohmann/json, fmt, GoogleTest
 #   Python venv     : torch==2.11.0 (LibTorch for CMake), matplotlib and h5py for tools/,
+#                     scipy and tensorboard (tests write MATLAB files and read event files),
 #                     kept OUTSIDE the clone at $FOURMI_VENV (default ~/.cache/fourmi/venv) and reused.
 #
 # Prints the venv path on its last line so the Makefile can capture it.
@@ -14,7 +15,7 @@ VENV="${FOURMI_VENV:-$HOME/.cache/fourmi/venv}"
 WITH_SLURM="${FOURMI_WITH_SLURM:-1}"
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config
-  openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev
+  openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libmatio-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev clang-format clang-tidy)
 if [ "$WITH_SLURM" = 1 ]; then APT_PACKAGES+=(slurm-wlm munge slurm-wlm-basic-plugins); fi
 
@@ -52,8 +53,8 @@ if ! "$VENV/bin/python" -c "import torch,sys; sys.exit(0 if torch.__version__.sp
 else
   log "torch $TORCH_VERSION: present in $VENV"
 fi
-if ! "$VENV/bin/python" -c "import matplotlib, h5py, numpy" 2>/dev/null; then
-  log "installing matplotlib, h5py, numpy into $VENV"
-  "$VENV/bin/python" -m pip install -q matplotlib h5py numpy >&2
+if ! "$VENV/bin/python" -c "import matplotlib, h5py, numpy, scipy, tensorboard" 2>/dev/null; then
+  log "installing matplotlib, h5py, numpy, scipy, tensorboard into $VENV"
+  "$VENV/bin/python" -m pip install -q matplotlib h5py numpy scipy tensorboard >&2
 fi
 echo "$VENV"

@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "fourmi/config/config_loader.h"
 #include "fourmi/train/checkpoint.h"
 #include "fourmi/util/log.h"
@@ -54,6 +56,31 @@ void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m
 models::FNO build_model(const config::Config& c, distributed::Communicator* modes) {
   torch::manual_seed(c.run.seed);
   return models::FNO(c.model, models::ModeGroup{modes});
+}
+
+std::string run_directory_of(const config::Config& cfg) {
+  return (std::filesystem::path(cfg.run.dir) / cfg.run.name).string();
+}
+
+TrainedModel load_trained_model(const CommonOptions& opts, const config::Config& cfg, std::string checkpoint,
+                                runtime::RunContext& ctx) {
+  const std::string run_dir = run_directory_of(cfg);
+  if (checkpoint.empty()) {
+    auto latest = train::latest_checkpoint(run_dir + "/checkpoints");
+    if (!latest)
+      throw std::runtime_error(fmt::format("{}/checkpoints: no checkpoint; train first or pass --checkpoint", run_dir));
+    checkpoint = *latest;
+  }
+  TrainedModel m;
+  m.checkpoint = checkpoint;
+  m.config = config_for_checkpoint(cfg, checkpoint, opts);  // the model and normalisation it was trained with
+  m.trainer = std::make_unique<train::Trainer>(m.config, build_model(m.config, ctx.modes()), ctx.device(), ctx.data(),
+                                               run_dir, runtime::reducer_options(ctx.plan()));
+  m.meta = train::load_checkpoint(checkpoint, *m.trainer->model(), nullptr);
+  m.trainer->model()->to(ctx.device());
+  // The normalisation statistics are the training split's (its manifest; no shard is opened).
+  m.trainer->use_normalization(data::Manifest::load(m.config.data.train));
+  return m;
 }
 
 }  // namespace fourmi::cli

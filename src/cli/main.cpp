@@ -48,10 +48,32 @@ int main(int argc, char** argv) {
   add_model_flag(eval);
   eval->add_option("--checkpoint", eval_opts.checkpoint, "checkpoint file (default: newest in the run directory)");
   eval->add_option("--out", eval_opts.out, "where to write eval.json (default: <run dir>/eval.json)");
+  PredictOptions predict_opts;
+  auto* predict = app.add_subcommand(
+      "predict", "write a checkpoint's predictions on a dataset as HDF5, with the per-sample relative L2 error");
+  add_common(predict);
+  add_model_flag(predict);
+  predict->add_option("--checkpoint", predict_opts.checkpoint,
+                      "checkpoint file (default: newest in the run directory)");
+  predict->add_option("--data", predict_opts.data, "dataset directory to predict (default: data.test)");
+  predict->add_option("--out", predict_opts.out, "output directory (default: <run dir>/predictions)");
+  predict->add_option("--batch-size", predict_opts.batch_size, "samples per forward pass (default: train.batch_size)")
+      ->check(CLI::PositiveNumber);
+  ExportOptions export_opts;
+  auto* export_cmd = app.add_subcommand(
+      "export", "write a checkpoint as one model file (safetensors + architecture) for PyTorch (python/fourmi_torch)");
+  add_common(export_cmd);
+  add_model_flag(export_cmd);
+  export_cmd->add_option("--checkpoint", export_opts.checkpoint,
+                         "checkpoint file (default: newest in the run directory)");
+  export_cmd->add_option("--out", export_opts.out, "model file to write (default: <run dir>/model.safetensors)");
   auto* datagen = app.add_subcommand("datagen", "generate a PDE dataset into sharded HDF5 (train and test splits)");
   add_common(datagen);
   datagen->add_option("pde", pde, "PDE to solve (default: datagen.pde)")
       ->check(CLI::IsMember({"burgers1d", "darcy2d", "navier_stokes2d"}));
+  auto* import_cmd = app.add_subcommand(
+      "import", "convert a .mat, HDF5 or .npy dataset into fourmi's sharded format (the import: section)");
+  add_common(import_cmd);
   auto* info = app.add_subcommand("info", "print the build, the devices and the topology every rank sees");
   add_common(info);
   auto* bench = app.add_subcommand("bench", "measure this machine: the data reader (io) or the roofline peaks (peak)");
@@ -97,10 +119,14 @@ int main(int argc, char** argv) {
     if (*bench_peak) return run_bench_peak(opts, bench_out);
     if (*train) return run_train(opts, train_opts);
     if (*eval) return run_eval(opts, eval_opts);
+    if (*predict) return run_predict(opts, predict_opts);
+    if (*export_cmd) return run_export(opts, export_opts);
     if (*datagen) return run_datagen(opts, pde);
+    if (*import_cmd) return run_import(opts);
     if (*info) return run_info(opts);
     std::fprintf(stderr,
-                 "fourmi: a command is required: train, eval, datagen, info, bench or report (see fourmi --help)\n");
+                 "fourmi: a command is required: train, eval, predict, export, datagen, import, info, bench or report "
+                 "(see fourmi --help)\n");
     return 2;
   } catch (const fourmi::config::ConfigError& e) {
     fourmi::distributed::abort_all_ranks(e.what(), 2);

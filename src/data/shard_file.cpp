@@ -7,10 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <stdexcept>
-
-#include "fourmi/util/fs.h"
 
 namespace fourmi::data {
 namespace {
@@ -21,27 +18,6 @@ namespace {
 void silence_hdf5_on_this_thread() {
   thread_local const bool silenced = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
   (void)silenced;
-}
-
-std::vector<hsize_t> to_hsize(int64_t n, const std::vector<int64_t>& shape) {
-  std::vector<hsize_t> d{static_cast<hsize_t>(n)};
-  for (auto s : shape) d.push_back(static_cast<hsize_t>(s));
-  return d;
-}
-
-hid_t create_field(hid_t file, const char* name, int64_t n, const std::vector<int64_t>& shape,
-                   const std::string& path) {
-  auto dims = to_hsize(n, shape);
-  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
-  auto chunk = dims;
-  chunk[0] = 1;  // one sample per chunk
-  H5Pset_chunk(plist, static_cast<int>(chunk.size()), chunk.data());
-  hid_t ds = H5Dcreate2(file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, plist, H5P_DEFAULT);
-  H5Pclose(plist);
-  H5Sclose(space);
-  if (ds < 0) throw std::runtime_error(fmt::format("{}: cannot create dataset /{}", path, name));
-  return ds;
 }
 
 std::vector<int64_t> field_shape(hid_t ds, const std::string& path, const char* name, int64_t* n) {
@@ -105,59 +81,22 @@ std::vector<int64_t> subsampled_shape(const std::vector<int64_t>& shape, int sub
 
 ShardWriter::ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape,
                          std::vector<int64_t> y_shape)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), num_samples_(num_samples) {
-  silence_hdf5_on_this_thread();
-  file_ = H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file_ < 0) throw std::runtime_error(fmt::format("{}: cannot create HDF5 file", tmp_path_));
-  x_ = create_field(file_, "x", num_samples, x_shape, tmp_path_);
-  y_ = create_field(file_, "y", num_samples, y_shape, tmp_path_);
-}
-
-ShardWriter::~ShardWriter() {
-  if (file_ >= 0) {  // not closed: abandoned, remove the temporary
-    H5Dclose(x_);
-    H5Dclose(y_);
-    H5Fclose(file_);
-    std::remove(tmp_path_.c_str());
-  }
-}
-
-void ShardWriter::write(hid_t ds, const torch::Tensor& t, const char* name) {
-  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
-  hid_t fspace = H5Dget_space(ds);
-  int rank = H5Sget_simple_extent_ndims(fspace);
-  std::vector<hsize_t> dims(rank), start(rank, 0), count(rank);
-  H5Sget_simple_extent_dims(fspace, dims.data(), nullptr);
-  count = dims;
-  start[0] = static_cast<hsize_t>(written_);
-  count[0] = static_cast<hsize_t>(c.size(0));
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  hid_t mspace = H5Screate_simple(rank, count.data(), nullptr);
-  herr_t rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, c.data_ptr<float>());
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  if (rc < 0)
-    throw std::runtime_error(fmt::format("{}: writing /{} samples {}..{} failed (disk full?)", tmp_path_, name,
-                                         written_, written_ + c.size(0)));
-}
+    : file_(std::move(path), num_samples, {{"x", std::move(x_shape)}, {"y", std::move(y_shape)}}) {}
 
 void ShardWriter::append(const torch::Tensor& x, const torch::Tensor& y) {
-  if (written_ + x.size(0) > num_samples_)
-    throw std::logic_error(fmt::format("{}: more samples appended than the {} declared", path_, num_samples_));
-  write(x_, x, "x");
-  write(y_, y, "y");
+  if (written_ + x.size(0) > file_.num_samples())
+    throw std::logic_error(
+        fmt::format("{}: more samples appended than the {} declared", file_.path(), file_.num_samples()));
+  file_.write(0, written_, x);
+  file_.write(1, written_, y);
   written_ += x.size(0);
 }
 
 void ShardWriter::close() {
-  if (written_ != num_samples_)
-    throw std::logic_error(fmt::format("{}: closed after {} of {} samples", path_, written_, num_samples_));
-  H5Dclose(x_);
-  H5Dclose(y_);
-  herr_t rc = H5Fclose(file_);
-  file_ = -1;
-  if (rc < 0) throw std::runtime_error(fmt::format("{}: closing the HDF5 file failed", tmp_path_));
-  util::commit_file(tmp_path_, path_);
+  if (written_ != file_.num_samples())
+    throw std::logic_error(
+        fmt::format("{}: closed after {} of {} samples", file_.path(), written_, file_.num_samples()));
+  file_.close();
 }
 
 ShardReader::ShardReader(std::string path) : path_(std::move(path)) {

@@ -14,6 +14,9 @@
 #include <regex>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "fourmi/config/config_loader.h"
 #include "fourmi/util/fs.h"
 #include "fourmi/util/safetensors.h"
 
@@ -84,10 +87,11 @@ class CheckpointWriter {
   void set(const std::string& key, const std::string& value) { writer_.set_metadata(key, value); }
   // A write error (disk full, quota, I/O) is reported once with the path and errno; neither a
   // partial file nor a temporary one is left.
-  void write(const std::string& path) {
-    writer_.set_metadata("format", "fourmi-checkpoint");
+  void write(const std::string& path, const char* format = "fourmi-checkpoint",
+             const char* what = "checkpoint (the previous checkpoint is kept)") {
+    writer_.set_metadata("format", format);
     writer_.set_metadata("version", "1");
-    writer_.write(path, "checkpoint (the previous checkpoint is kept)");
+    writer_.write(path, what);
   }
 
  private:
@@ -345,6 +349,42 @@ CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, 
     throw std::runtime_error(fmt::format("{}: cannot load: {}", path, e.what_without_backtrace()));
   }
   return meta;
+}
+
+std::string architecture_json(const config::Config& config) {
+  const config::ModelConfig& m = config.model;
+  nlohmann::json j = {{"name", m.name},
+                      {"dim", m.dim},
+                      {"in_channels", m.in_channels},
+                      {"out_channels", m.out_channels},
+                      {"width", m.width},
+                      {"modes", m.modes},
+                      {"layers", m.layers},
+                      {"projection_width", m.projection_width},
+                      {"grid_embedding", m.grid_embedding},
+                      {"padding", m.padding},
+                      {"normalize", config::name_of(config.data.normalize)}};
+  return j.dump();
+}
+
+void export_model(const std::string& path, models::FNOImpl& model, const config::Config& config,
+                  const data::Normalizer& x, const data::Normalizer& y, const std::string& source_checkpoint,
+                  int epoch) {
+  if (model.mode_group().size() > 1)
+    throw std::logic_error("export_model: the model holds one mode block of " +
+                           std::to_string(model.mode_group().size()) + "; export from one process");
+  CheckpointWriter out;
+  for (const auto& item : model.named_parameters()) out.add("param/" + item.key(), item.value());
+  for (const auto& [name, n] : {std::pair<const char*, const data::Normalizer*>{"x", &x}, {"y", &y}}) {
+    if (n->identity()) continue;
+    out.add(fmt::format("normalizer/{}_mean", name), n->mean());
+    out.add(fmt::format("normalizer/{}_std", name), n->std());
+  }
+  out.set("architecture", architecture_json(config));
+  out.set("config_yaml", config::to_yaml(config));
+  out.set("source_checkpoint", source_checkpoint);
+  out.set("epoch", std::to_string(epoch));
+  out.write(path, "fourmi-model", "exported model");
 }
 
 }  // namespace fourmi::train

@@ -145,6 +145,16 @@ void Trainer::use_normalization(const data::Manifest& m) {
   y_norm_ = data::Normalizer(m.y_stats, device_);
 }
 
+torch::Tensor Trainer::predict(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  wait_parameters();
+  const bool training = model_->is_training();
+  model_->eval();
+  torch::Tensor y = y_norm_.decode(model_->forward(x_norm_.encode(x)));
+  model_->train(training);
+  return y;
+}
+
 EvalResult Trainer::evaluate(data::Dataset& test) {
   torch::NoGradGuard no_grad;
   wait_parameters();
@@ -155,7 +165,7 @@ EvalResult Trainer::evaluate(data::Dataset& test) {
   loader.start_epoch(0);
   torch::Tensor sums = torch::zeros({2}, torch::kFloat64);  // (sum of rel L2, samples)
   while (auto batch = loader.next()) {
-    torch::Tensor pred = y_norm_.decode(model_->forward(x_norm_.encode(batch->x)));
+    torch::Tensor pred = predict(batch->x);
     torch::Tensor err = relative_l2_per_sample(pred, batch->y) * batch->weight;
     sums[0] += err.sum().item<double>();
     sums[1] += static_cast<double>(batch->local_count);
@@ -231,7 +241,8 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptio
   if (comm_.rank() == 0 && tc.checkpoints) util::make_dirs(run_dir_);
   if (leader)
     metrics_ =
-        MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), options.resume ? start_epoch : -1);
+        MetricsWriter((std::filesystem::path(run_dir_) / "metrics.jsonl").string(), options.resume ? start_epoch : -1,
+                      (std::filesystem::path(run_dir_) / "tensorboard").string());
 
   data::Sampler sampler(train.size(), tc.batch_size, comm_.rank(), comm_.size(), config_.run.seed,
                         config_.data.shuffle);
@@ -303,6 +314,7 @@ FitResult Trainer::fit(data::Dataset& train, data::Dataset& test, const FitOptio
                           {"lr", lr},
                           {"train_rel_l2", result.final_train_loss},
                           {"epoch_seconds", epoch_s},
+                          {"step_seconds", epoch_s / static_cast<double>(std::max<int64_t>(1, steps - begin))},
                           {"data_wait_seconds", data_wait},
                           {"samples_per_second", static_cast<double>(train.size()) / epoch_s}};
     const bool last = epoch + 1 == tc.epochs;

@@ -46,11 +46,13 @@ touch runs/met/checkpoints/ckpt-000003.safetensors.tmp.99999999  # left by a wri
 "$FOURMI" train "${SMALL[@]}" --set run.name=met --set train.epochs=4 --set train.checkpoint_every=2 --resume > met2.log 2>&1
 epochs=$(python3 -c 'import json; print(",".join(str(json.loads(l)["epoch"]) for l in open("runs/met/metrics.jsonl")))')
 [ "$epochs" = "1,2,3,4" ] && pass "metrics after a resume: every epoch once ($epochs)" || fail "metrics after resume: $epochs"
+PY=${FOURMI_PYTHON:-python3}
+out=$("$PY" "$HERE/check_tensorboard.py" runs runs/met 2>&1) && pass "TensorBoard after a resume: $out" \
+  || fail "TensorBoard after a resume: $out"
 grep -q "removed 1 temporary file" met2.log && [ ! -e runs/met/checkpoints/ckpt-000003.safetensors.tmp.99999999 ] \
   && pass "stale temporary files removed at start" || fail "stale temp files: $(cat met2.log)"
 
 # A checkpoint read in Python with numpy alone holds bitwise the parameters result.json describes.
-PY=${FOURMI_PYTHON:-python3}
 digest=$("$PY" "$FOURMI_SOURCE_DIR/tools/fourmi_checkpoint.py" runs/rel/checkpoints/ckpt-000002.safetensors --digest 2>&1)
 [ -n "$(crc runs/rel/result.json)" ] && [ "$digest" = "$(crc runs/rel/result.json)" ] \
   && pass "the checkpoint read by tools/fourmi_checkpoint.py (numpy): the trained parameters ($digest)" \
@@ -80,8 +82,12 @@ wait_lines runs/sig/metrics.jsonl 3
 expect_fail "a second process on a run directory in use" "in use by another fourmi process (pid $pid" \
   "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=sig --resume
 kill -TERM $pid; wait $pid; rc=$?
-ls runs/sig/checkpoints/ckpt-*.step-*.safetensors > /dev/null 2>&1 && [ $rc -eq 75 ] && grep -q "stopping on SIGTERM" sig.log && [ ! -e runs/sig/result.json ] \
-  && pass "SIGTERM: checkpoint inside the epoch, exit 75" || fail "SIGTERM (rc=$rc): $(tail -3 sig.log; ls runs/sig/checkpoints)"
+# The stop lands at the next step boundary: inside an epoch (ckpt-E.step-S) or, when that boundary
+# is an epoch's end, an epoch checkpoint (ckpt-E). Either way the message names the file written.
+stop_ckpt=$(sed -n 's/^stopping on SIGTERM after epoch [0-9]* step [0-9]*: checkpoint \([^ ]*\); continue with --resume$/\1/p' sig.log)
+[ -n "$stop_ckpt" ] && [ -f "$stop_ckpt" ] && [ $rc -eq 75 ] && [ ! -e runs/sig/result.json ] \
+  && pass "SIGTERM: checkpoint at the next step boundary ($(basename "$stop_ckpt")), exit 75" \
+  || fail "SIGTERM (rc=$rc): $(tail -3 sig.log; ls runs/sig/checkpoints)"
 "$FOURMI" train "${SMALL[@]}" "${LONG[@]}" --set run.name=sig --resume > sig2.log 2>&1
 [ -n "$(crc runs/sig-ref/result.json)" ] && [ "$(crc runs/sig/result.json)" = "$(crc runs/sig-ref/result.json)" ] \
   && pass "resumed after SIGTERM: bitwise the parameters of the uninterrupted run ($(crc runs/sig/result.json))" \

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <vector>
 
@@ -96,7 +97,15 @@ TEST(Metrics, ResumeDropsTheEpochsPastTheCheckpoint) {
     train::MetricsWriter w(path, 3);
     w.write({{"epoch", 4}, {"again", true}});
   }
-  EXPECT_EQ(util::read_text(path), "{\"epoch\":1}\n{\"epoch\":2}\n{\"epoch\":3}\n{\"again\":true,\"epoch\":4}\n");
+  std::istringstream lines(util::read_text(path));
+  std::vector<int> epochs;
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json rec = nlohmann::json::parse(line);  // every kept line whole
+    epochs.push_back(rec["epoch"].get<int>());
+    EXPECT_TRUE(rec["wall_time"].is_number()) << line;  // stamped by the writer
+    EXPECT_EQ(rec.contains("again"), epochs.back() == 4) << line;
+  }
+  EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3, 4}));
   train::MetricsWriter fresh(path, -1);
   EXPECT_EQ(util::read_text(path), "");
 }

@@ -1,12 +1,16 @@
 // load.h — helpers the commands share: config resolution and model construction.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "fourmi/cli/commands.h"
 #include "fourmi/config/config.h"
 #include "fourmi/data/dataset.h"
 #include "fourmi/models/fno.h"
+#include "fourmi/runtime/run_context.h"
+#include "fourmi/train/checkpoint.h"
+#include "fourmi/train/trainer.h"
 
 namespace fourmi::cli {
 
@@ -22,5 +26,20 @@ void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m
 // Builds the FNO with parameters seeded from run.seed (identical on every rank), its spectral
 // modes split over `modes` (the replica's mode group; null for one rank).
 models::FNO build_model(const config::Config& c, distributed::Communicator* modes = nullptr);
+
+// A checkpoint's model ready to run on this rank (eval, predict, export): the config it was
+// trained with, its parameters on the run's device, the training split's normalisation.
+struct TrainedModel {
+  config::Config config;   // config_for_checkpoint's
+  std::string checkpoint;  // the file read
+  train::CheckpointMeta meta;
+  std::unique_ptr<train::Trainer> trainer;
+};
+// Loads `checkpoint` (empty: the newest in the run directory of `cfg`) on every rank of `ctx`.
+// Collective: every rank calls it. Throws naming the run directory when there is no checkpoint.
+TrainedModel load_trained_model(const CommonOptions& opts, const config::Config& cfg, std::string checkpoint,
+                                runtime::RunContext& ctx);
+// <run.dir>/<run.name>.
+std::string run_directory_of(const config::Config& cfg);
 
 }  // namespace fourmi::cli

@@ -155,6 +155,31 @@ struct DatagenConfig {
   NavierStokes2dConfig navier_stokes2d;
 };
 
+// One side (input x or target y) of an imported dataset (`fourmi import`, docs/import.md): which
+// array of the source holds it and how its axes map onto fourmi's samples [C, n_1, .., n_d].
+struct ImportFieldConfig {
+  std::string name;  // the MATLAB variable, the HDF5 dataset path, or the .npy file (relative to import.path)
+  // The stored array's axes in order, one letter each: n (sample), c (channel), t (time), x, y, z
+  // (space), e.g. "nxy" (Darcy's coeff), "ntx" (PDEBench Burgers' tensor), "nxyt". MATLAB files in
+  // MATLAB's order (as whos shows), HDF5 and .npy in their stored (C) order.
+  std::string axes;
+  std::vector<int> time;  // [begin, end) on the t axis; negative begin and end <= 0 count from the end; empty: all
+  std::string time_as = "channels";  // channels | space (t becomes the last spatial dimension, for FNO-3D)
+};
+
+// `fourmi import`: a dataset written by another program into fourmi's sharded, checksummed format.
+struct ImportConfig {
+  std::string format = "auto";  // auto (a directory: npy; *.mat: mat; else hdf5) | mat | hdf5 | npy
+  std::string path;             // the source: a .mat or HDF5 file, or a directory of .npy files
+  std::string test_path;        // where the test samples are ("" = path)
+  int test_start = -1;          // first test sample there (negative: from the end; -1 = n_train, or 0 with test_path)
+  int n_train = 0;
+  int n_test = 0;
+  int shards = 1;
+  std::string out;  // writes <out>-train/ and <out>-test/
+  ImportFieldConfig x, y;
+};
+
 struct DataConfig {
   std::string train = "data/burgers1d-train";  // dataset directory (manifest.json + shards)
   std::string test = "data/burgers1d-test";
@@ -253,6 +278,7 @@ struct DebugConfig {
 struct Config {
   RunConfig run;
   DatagenConfig datagen;
+  ImportConfig import_data;  // the YAML section import:
   DataConfig data;
   ModelConfig model;
   TrainConfig train;

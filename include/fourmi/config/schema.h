@@ -122,6 +122,40 @@ void describe(V& v, DatagenConfig& c) {
   v.section("darcy2d", c.darcy2d);
   v.section("navier_stokes2d", c.navier_stokes2d);
 }
+inline Rule<std::vector<int>> time_window() {
+  return [](const std::vector<int>& v) {
+    return v.size() <= 2 ? std::string() : std::string("[] (all), [begin] (one index) or [begin, end]");
+  };
+}
+inline Rule<std::string> axis_letters() {
+  return [](const std::string& a) {
+    std::string want = "one letter per axis of the stored array, each once: n (sample, required), c, t, x, y, z";
+    if (a.empty()) return std::string();  // checked when importing: the field's axes are needed then
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::string("nctxyz").find(a[i]) == std::string::npos || a.find(a[i]) != i) return want;
+    return a.find('n') == std::string::npos ? want : std::string();
+  };
+}
+template <class V>
+void describe(V& v, ImportFieldConfig& c) {
+  v("name", c.name);
+  v("axes", c.axes, axis_letters());
+  v("time", c.time, time_window());
+  v("time_as", c.time_as, one_of({"channels", "space"}));
+}
+template <class V>
+void describe(V& v, ImportConfig& c) {
+  v("format", c.format, one_of({"auto", "mat", "hdf5", "npy"}));
+  v("path", c.path);
+  v("test_path", c.test_path);
+  v("test_start", c.test_start);
+  v("n_train", c.n_train, at_least(0));
+  v("n_test", c.n_test, at_least(0));
+  v("shards", c.shards, at_least(1));
+  v("out", c.out);
+  v.section("x", c.x);
+  v.section("y", c.y);
+}
 template <class V>
 void describe(V& v, DataConfig& c) {
   v("train", c.train);
@@ -206,6 +240,7 @@ template <class V>
 void describe(V& v, Config& c) {
   v.section("run", c.run);
   v.section("datagen", c.datagen);
+  v.section("import", c.import_data);
   v.section("data", c.data);
   v.section("model", c.model);
   v.section("train", c.train);

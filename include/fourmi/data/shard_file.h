@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fourmi/data/sample_arrays.h"
+
 namespace fourmi::data {
 
 // Writes a shard to "<path>.tmp" and renames it onto <path> in close(); a crash leaves
@@ -15,19 +17,14 @@ namespace fourmi::data {
 class ShardWriter {
  public:
   ShardWriter(std::string path, int64_t num_samples, std::vector<int64_t> x_shape, std::vector<int64_t> y_shape);
-  ~ShardWriter();
-  ShardWriter(const ShardWriter&) = delete;
-  ShardWriter& operator=(const ShardWriter&) = delete;
   // x: [k, *x_shape], y: [k, *y_shape] float32 CPU, written at the current offset.
   void append(const torch::Tensor& x, const torch::Tensor& y);
   void close();
   int64_t written() const { return written_; }
 
  private:
-  void write(hid_t dataset, const torch::Tensor& t, const char* name);
-  std::string path_, tmp_path_;
-  int64_t num_samples_, written_ = 0;
-  hid_t file_ = -1, x_ = -1, y_ = -1;
+  SampleArraysWriter file_;
+  int64_t written_ = 0;
 };
 
 // Reads samples of one shard, optionally subsampled along every spatial dimension.

@@ -23,6 +23,8 @@
 #include <string>
 #include <utility>
 
+#include "fourmi/config/config.h"
+#include "fourmi/data/normalizer.h"
 #include "fourmi/models/fno.h"
 
 namespace fourmi::train {
@@ -50,6 +52,17 @@ std::optional<std::pair<int, int>> checkpoint_position(const std::string& path);
 CheckpointMeta load_checkpoint(const std::string& path, models::FNOImpl& model, torch::optim::Optimizer* optimizer);
 // The stored position and config only (to build the model a checkpoint was written for).
 CheckpointMeta read_checkpoint_meta(const std::string& path);
+// The whole model for use outside fourmi (`fourmi export`, python/fourmi_torch): safetensors with
+// "param/<name>" (every parameter whole: `model` must hold all modes, one mode rank), the
+// normalisation as applied ("normalizer/{x,y}_{mean,std}", absent with data.normalize: none), and
+// metadata format "fourmi-model", "architecture" (JSON of config.model and data.normalize),
+// "config_yaml", "source_checkpoint", "epoch". docs/checkpoints.md gives the forward conventions.
+void export_model(const std::string& path, models::FNOImpl& model, const config::Config& config,
+                  const data::Normalizer& x, const data::Normalizer& y, const std::string& source_checkpoint,
+                  int epoch);
+// The architecture JSON that export_model stores (the keys of config.model that define the forward).
+std::string architecture_json(const config::Config& config);
+
 // CRC-32 of the parameters (names, shapes and bytes, in name order) as 8 hex digits: equal digests
 // mean bitwise-equal models. Meaningful for a whole model (one mode rank).
 std::string parameter_digest(models::FNOImpl& model);

@@ -72,6 +72,15 @@ class Trainer {
   FitResult fit(data::Dataset& train, data::Dataset& test, const FitOptions& options);
   // Mean relative L2 on `test`, each data-parallel rank taking its share, decoded to physical units.
   EvalResult evaluate(data::Dataset& test);
+  // The model's output for `x` in physical units (x normalised in, the output decoded), without
+  // gradients; `x` on device(). Collective over the mode group, like the model's forward.
+  torch::Tensor predict(const torch::Tensor& x);
+  // `host` (a CPU tensor) summed over the data-parallel group, back on the host; collective.
+  torch::Tensor reduce_sum(const torch::Tensor& host);
+  distributed::Communicator& data_comm() { return comm_; }
+  const data::Normalizer& x_normalizer() const { return x_norm_; }
+  const data::Normalizer& y_normalizer() const { return y_norm_; }
+  torch::Device device() const { return device_; }
   // Installs the unit-Gaussian normalisers of the training split when data.normalize is gaussian.
   void use_normalization(const data::Manifest& train_manifest);
   // One optimizer step on one batch (micro-steps, gradient sync, Adam); returns this rank's
@@ -89,7 +98,6 @@ class Trainer {
   void record_with(profile::Profiler* profiler) { recorder_.set_profiler(profiler ? profiler : profiler_.get()); }
 
  private:
-  torch::Tensor reduce_sum(const torch::Tensor& host);
   torch::Tensor eager_step(const data::Batch& batch);
   // Runs one step; inside the profile windows it is timed (synchronised) and, in the
   // profiled window, recorded op by op.
