@@ -103,6 +103,19 @@ class FNO(nn.Module):
         if x.dim() != d + 2 or x.shape[1] != self.architecture["in_channels"]:
             raise ValueError(f"expected input [batch, {self.architecture['in_channels']}, {d} spatial dims], "
                              f"got {list(x.shape)}")
+        steps = int(self.architecture.get("rollout_steps", 0))
+        if steps == 0:
+            return self.step(x)
+        # Autoregressive: each output joins the input window, whose oldest out_channels drop out.
+        out_c, outputs = self.architecture["out_channels"], []
+        for _ in range(steps):
+            outputs.append(self.step(x))
+            x = torch.cat([x[:, out_c:], outputs[-1]], dim=1)
+        return torch.cat(outputs, dim=1)
+
+    def step(self, x):
+        """One application of the network (the whole forward without rollout_steps)."""
+        d = self.dim
         if self.x_mean is not None:
             x = (x - self._stat("x_mean", x)) / self._stat("x_std", x)
         if self.grid_embedding:  # coordinates in [0, 1] with both ends, one channel per dimension

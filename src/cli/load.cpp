@@ -45,7 +45,16 @@ config::Config config_for_checkpoint(const config::Config& cfg, const std::strin
 
 void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m) {
   auto xs = ds.x_shape(), ys = ds.y_shape();
-  if (static_cast<int>(xs.size()) - 1 != m.dim || xs[0] != m.in_channels || ys[0] != m.out_channels)
+  const int64_t y_channels = static_cast<int64_t>(m.out_channels) * std::max(1, m.rollout_steps);
+  if (m.rollout_steps > 0 &&
+      (static_cast<int>(xs.size()) - 1 != m.dim || xs[0] != m.in_channels || ys[0] != y_channels))
+    throw std::runtime_error(fmt::format(
+        "{}: samples are x [{}] y [{}] (channels first) but the model rolls out {} steps of {} channel(s) from {} "
+        "input channels on a {}D grid, so y needs {} channels; fix model.rollout_steps / model.in_channels / "
+        "model.out_channels",
+        ds.dir(), fmt::join(xs, ","), fmt::join(ys, ","), m.rollout_steps, m.out_channels, m.in_channels, m.dim,
+        y_channels));
+  if (static_cast<int>(xs.size()) - 1 != m.dim || xs[0] != m.in_channels || ys[0] != y_channels)
     throw std::runtime_error(
         fmt::format("{}: samples are x [{}] y [{}] (channels first) but the model expects {} input and {} output "
                     "channels on a {}D grid; "

@@ -95,10 +95,12 @@ ImportField::ImportField(const config::ImportFieldConfig& spec, std::unique_ptr<
     else
       spatial.push_back(n);
   }
+  if (spec.repeat > 0) spatial.push_back(spec.repeat);
+  repeat_ = spec.repeat;
   if (spatial.empty() || spatial.size() > 3)
     throw std::runtime_error(
         fmt::format("{}: {}.axes '{}' gives {} spatial dimensions; accepted: 1 to 3 (x, y, z, "
-                    "and t with time_as: space)",
+                    "t with time_as: space, and the repeat axis)",
                     array_->where(), key, spec.axes, spatial.size()));
   sample_shape_ = {channels};
   sample_shape_.insert(sample_shape_.end(), spatial.begin(), spatial.end());
@@ -108,7 +110,13 @@ torch::Tensor ImportField::read(int64_t index) const {
   torch::Tensor slab = torch::empty(slab_shape_, torch::kFloat32);
   array_->read_slab(sample_axis_, index, slab.data_ptr<float>());
   if (time_dim_ >= 0) slab = slab.narrow(time_dim_, time_begin_, time_end_ - time_begin_);
-  torch::Tensor sample = slab.permute(permutation_).reshape(sample_shape_).contiguous();
+  torch::Tensor sample = slab.permute(permutation_);
+  if (repeat_ > 0) {  // the same values at every point of the new last dimension
+    std::vector<int64_t> sizes = sample.sizes().vec();
+    sizes.push_back(repeat_);
+    sample = sample.unsqueeze(-1).expand(sizes);
+  }
+  sample = sample.reshape(sample_shape_).contiguous();
   if (!torch::isfinite(sample).all().item<bool>())
     throw std::runtime_error(fmt::format("{}: sample {} contains NaN or Inf", array_->where(), index));
   return sample;

@@ -12,6 +12,11 @@ FNOImpl::FNOImpl(const config::ModelConfig& config, ModeGroup group) : config_(c
   const int d = config_.dim;
   if (static_cast<int>(config_.modes.size()) != d)
     throw std::invalid_argument(fmt::format("FNO: model.modes has {} entries for dim {}", config_.modes.size(), d));
+  if (config_.rollout_steps > 0 && config_.out_channels > config_.in_channels)
+    throw std::invalid_argument(
+        fmt::format("FNO: model.rollout_steps feeds each output back as input: model.out_channels ({}) must not exceed "
+                    "model.in_channels ({})",
+                    config_.out_channels, config_.in_channels));
   const int lifted_in = config_.in_channels + (config_.grid_embedding ? d : 0);
   lift_ = register_module("lift", PointwiseLinear(lifted_in, config_.width));
   for (int l = 0; l < config_.layers; ++l) {
@@ -88,6 +93,18 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
       recorder_, "project_out", "linear",
       [&] { return profile::pointwise_linear_cost(points(x), config_.projection_width, config_.out_channels, false); },
       x, [&](const torch::Tensor& in) { return project_out_->forward(in); });
+}
+
+torch::Tensor forward_rollout(FNOImpl& model, const torch::Tensor& x) {
+  const config::ModelConfig& c = model.config();
+  if (c.rollout_steps == 0) return model.forward(x);
+  std::vector<torch::Tensor> outputs;
+  torch::Tensor window = x;
+  for (int s = 0; s < c.rollout_steps; ++s) {
+    outputs.push_back(model.forward(window));
+    window = torch::cat({window.narrow(1, c.out_channels, c.in_channels - c.out_channels), outputs.back()}, 1);
+  }
+  return torch::cat(outputs, 1);
 }
 
 std::map<std::string, ModeBlock> FNOImpl::mode_partitioned() const {

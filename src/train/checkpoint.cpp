@@ -363,6 +363,7 @@ std::string architecture_json(const config::Config& config) {
                       {"projection_width", m.projection_width},
                       {"grid_embedding", m.grid_embedding},
                       {"padding", m.padding},
+                      {"rollout_steps", m.rollout_steps},
                       {"normalize", config::name_of(config.data.normalize)}};
   return j.dump();
 }

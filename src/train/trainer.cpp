@@ -28,6 +28,10 @@ Trainer::Trainer(config::Config config, models::FNO model, torch::Device device,
       device_(device),
       comm_(data_comm),
       run_dir_(std::move(run_dir)) {
+  if (config_.model.rollout_steps > 0 && config_.data.normalize != config::Normalize::kNone)
+    throw config::ConfigError(
+        "model.rollout_steps feeds the model's outputs back as its inputs, so x and y must share their units: "
+        "accepted with data.normalize: none (the FNO paper's Navier-Stokes setting)");
   model_->to(device_);
   if (config_.profile.enabled)
     profiler_ = std::make_unique<profile::Profiler>(device_, comm_.log(), config_.run.tf32,
@@ -118,11 +122,11 @@ torch::Tensor Trainer::eager_step(const data::Batch& batch) {
     sync_->prepare(/*sync=*/last);
     torch::Tensor x = x_norm_.encode(batch.x.narrow(0, lo, len));
     torch::Tensor y = batch.y.narrow(0, lo, len);
-    torch::Tensor pred = y_norm_.decode(model_->forward(x));
+    torch::Tensor pred = y_norm_.decode(models::forward_rollout(*model_, x));
     torch::Tensor w = batch.weight.narrow(0, lo, len);
     torch::Tensor loss = recorder_.run(
         "loss", "loss", [&] { return profile::elementwise_cost(pred.numel(), 2, 4.0); }, pred,
-        [&](const torch::Tensor& p) { return relative_l2_loss(p, y, w, static_cast<double>(batch.global_count)); });
+        [&](const torch::Tensor& p) { return step_loss(p, y, w, static_cast<double>(batch.global_count)); });
     loss.backward();
     loss_sum += loss.detach();  // stays on the device: no host synchronisation inside a step
   }
@@ -130,6 +134,19 @@ torch::Tensor Trainer::eager_step(const data::Batch& batch) {
   if (prof) prof->mark("backward_end");
   sync_->step(prof);
   return loss_sum;
+}
+
+torch::Tensor Trainer::step_loss(const torch::Tensor& pred, const torch::Tensor& y, const torch::Tensor& weight,
+                                 double global_count) const {
+  const int steps = config_.model.rollout_steps;
+  if (steps == 0) return relative_l2_loss(pred, y, weight, global_count);
+  // A rollout's loss: the relative L2 of each step's snapshots, averaged over the steps.
+  const int64_t per_step = config_.model.out_channels;
+  torch::Tensor loss = relative_l2_loss(pred.narrow(1, 0, per_step), y.narrow(1, 0, per_step), weight, global_count);
+  for (int s = 1; s < steps; ++s)
+    loss = loss + relative_l2_loss(pred.narrow(1, s * per_step, per_step), y.narrow(1, s * per_step, per_step), weight,
+                                   global_count);
+  return loss / static_cast<double>(steps);
 }
 
 torch::Tensor Trainer::reduce_sum(const torch::Tensor& host) {
@@ -150,7 +167,7 @@ torch::Tensor Trainer::predict(const torch::Tensor& x) {
   wait_parameters();
   const bool training = model_->is_training();
   model_->eval();
-  torch::Tensor y = y_norm_.decode(model_->forward(x_norm_.encode(x)));
+  torch::Tensor y = y_norm_.decode(models::forward_rollout(*model_, x_norm_.encode(x)));
   model_->train(training);
   return y;
 }

@@ -69,6 +69,20 @@ TEST(ImportField, Hdf5AxesAndTimeWindowAsChannelsOrSpace) {
   EXPECT_EQ(last.read(1)[0][3].item<float>(), value(1, 5, 3));
 }
 
+TEST(ImportField, RepeatAddsAConstantLastDimension) {
+  fourmi::testing::TempDir dir;
+  write_hdf5(dir / "s.h5", 4, 6, 5);  // n, x, t
+  auto spec = field("w", "nxt", {0, 2});
+  spec.repeat = 3;  // the FNO paper's FNO-3D input: the first snapshots, constant along the predicted times
+  ImportField f(spec, open_source_array("hdf5", dir / "s.h5", "w"), "x");
+  EXPECT_EQ(f.sample_shape(), (std::vector<int64_t>{2, 6, 3}));
+  torch::Tensor s = f.read(1);
+  for (int64_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(s[0][4][r].item<float>(), value(1, 4, 0));
+    EXPECT_EQ(s[1][4][r].item<float>(), value(1, 4, 1));
+  }
+}
+
 TEST(ImportField, RefusalsNameTheArrayAndTheKey) {
   fourmi::testing::TempDir dir;
   write_hdf5(dir / "s.h5", 4, 6, 5);

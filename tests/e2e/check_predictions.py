@@ -5,8 +5,9 @@
                                                          (prediction vs the dataset's own y) and their
                                                          mean equal to `fourmi eval`'s test error
     check_predictions.py same PRED_DIR OTHER_DIR         two prediction directories hold the same values
-    check_predictions.py export MODEL PRED_DIR           fourmi_torch.load(MODEL) on the dataset's x
+    check_predictions.py export MODEL PRED_DIR [DEVICE]  fourmi_torch.load(MODEL) on the dataset's x
                                                          reproduces the predictions to 1e-5 relative
+                                                         (the module on DEVICE, default cpu)
 Prints one line per check and exits 1 when one fails.
 """
 import json
@@ -85,11 +86,11 @@ def check_same(a_dir, b_dir):
     return (None if worst < 1e-5 else msg), msg
 
 
-def check_export(model_path, pred_dir):
+def check_export(model_path, pred_dir, device="cpu"):
     sys.path.insert(0, os.path.join(os.environ["FOURMI_SOURCE_DIR"], "python"))
     import torch
     import fourmi_torch
-    model = fourmi_torch.load(model_path)
+    model = fourmi_torch.load(model_path, device=device)
     _, files = pred_files(pred_dir)
     worst = 0.0
     for path in files:
@@ -97,9 +98,9 @@ def check_export(model_path, pred_dir):
             x = torch.from_numpy(np.ascontiguousarray(source_samples(f, "x")))
             want = f["prediction"][...]
         with torch.no_grad():
-            got = model(x).numpy()
+            got = model(x.to(device)).cpu().numpy()
         worst = max(worst, float(np.linalg.norm(got - want) / np.linalg.norm(want)))
-    msg = f"fourmi_torch on {len(files)} file(s): relative difference {worst:.1e}"
+    msg = f"fourmi_torch ({device}) on {len(files)} file(s): relative difference {worst:.1e}"
     return (None if worst <= 1e-5 else msg), msg
 
 

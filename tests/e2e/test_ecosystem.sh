@@ -3,8 +3,8 @@
 # whose per-sample errors, read back with h5py alone, are `fourmi eval`'s; the same files from 1
 # and 2 ranks), `fourmi export` (the model file that python/fourmi_torch loads as a
 # torch.nn.Module reproducing the predictions to 1e-5) for FNO-1D with padding and Gaussian
-# normalisation, FNO-2D, FNO-3D and a checkpoint written with parallel.modes = 2, and the
-# TensorBoard event files of a run as `tensorboard --logdir runs` reads them.
+# normalisation, FNO-2D, FNO-3D, an autoregressive FNO-2D (model.rollout_steps) and a checkpoint
+# written with parallel.modes = 2, and the TensorBoard event files of a run as `tensorboard --logdir runs` reads them.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -16,7 +16,12 @@ WORK=$(mktemp -d /tmp/fourmi-ecosystem-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
 MPIRUN=(mpirun --oversubscribe --allow-run-as-root --mca btl self,vader)
-COMMON=(--set run.device=cpu --set run.progress=false --set train.eval_every=1 --set train.batch_size=4)
+# FOURMI_E2E_DEVICE=cuda (tools/gpu-tests.sh) runs the one-process cases on the GPU, predicting
+# in fp32 (run.tf32: false) so that the CPU module must match to 1e-5; the mpirun cases need one
+# device per rank and run on the CPU only.
+DEVICE=${FOURMI_E2E_DEVICE:-cpu}
+COMMON=(--set run.device=$DEVICE --set run.tf32=false --set run.progress=false --set train.eval_every=1
+        --set train.batch_size=4)
 
 # run_case NAME DATAGEN_ARGS... -- TRAIN_ARGS...: datagen, train, eval, predict, export, compare.
 run_case() {
@@ -41,6 +46,10 @@ run_case() {
   out=$("${CHECK[@]}" errors $name-pred runs/$name/eval.json 2>&1) && pass "$name: predict: $out" || fail "$name: predict: $out"
   "$FOURMI" export "${cfg[@]}" "${rest[@]}" --out $name.safetensors > $name-export.log 2>&1 || { fail "$name: export: $(tail -3 $name-export.log)"; return; }
   out=$("${CHECK[@]}" export $name.safetensors $name-pred 2>&1) && pass "$name: export: $out" || fail "$name: export: $out"
+  if [ "$DEVICE" = cuda ]; then
+    out=$("${CHECK[@]}" export $name.safetensors $name-pred cuda 2>&1) && pass "$name: export, module on the GPU: $out" \
+      || fail "$name: export, module on the GPU: $out"
+  fi
 }
 
 BURGERS=(burgers1d --set datagen.n_train=24 --set datagen.n_test=8 --set datagen.shards=3
@@ -56,6 +65,13 @@ run_case ns3d navier_stokes2d --set datagen.n_train=8 --set datagen.n_test=4 --s
   --set datagen.navier_stokes2d.snapshots=8 --set datagen.navier_stokes2d.interval=0.25 \
   --set datagen.navier_stokes2d.layout=spacetime -- --set data.sub=1 --set model.dim=3 --set model.modes=[4,4,3] --set model.width=6 \
   --set model.layers=2 --set model.projection_width=8 --set train.epochs=1 --set train.batch_size=2
+# The FNO paper's Navier-Stokes FNO-2D: one snapshot in, one out, rolled out 4 steps.
+run_case rollout navier_stokes2d --set datagen.n_train=8 --set datagen.n_test=4 --set datagen.shards=2 \
+  --set datagen.navier_stokes2d.resolution=32 --set datagen.navier_stokes2d.store_resolution=16 \
+  --set datagen.navier_stokes2d.snapshots=4 --set datagen.navier_stokes2d.interval=0.25 -- --set data.sub=1 \
+  --set model.dim=2 --set model.modes=[4,4] --set model.width=6 --set model.layers=2 --set model.projection_width=8 \
+  --set model.rollout_steps=4 --set train.epochs=1 --set train.batch_size=2
+if [ "$DEVICE" = cuda ]; then finish ecosystem; fi
 run_case modes "${BURGERS[@]}" -- "${MODEL1D[@]}" --set parallel.modes=2
 
 # The same predictions from two data-parallel ranks (each predicts its own shards) and from a

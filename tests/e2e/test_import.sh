@@ -98,6 +98,21 @@ import_case ns73 src/ns_v73.mat 'np.transpose(f["u"][..., i], (2, 1, 0))[..., :3
   'np.transpose(f["u"][..., i], (2, 1, 0))[..., 3:9].transpose(2, 0, 1)' 16 -- \
   -c "$SRC/configs/import/fno-navier-stokes.yaml" --set import.path=src/ns_v73.mat --set import.n_train=16 \
   --set import.n_test=8 --set import.test_start=16 --set import.x.time=[0,3] --set import.y.time=[3,0]
+# As the FNO paper's Navier-Stokes FNO-2D: 3 snapshots in, one out per step, 6 steps rolled out.
+train_case ns73 --set data.sub=1 --set model.dim=2 --set model.in_channels=3 --set model.out_channels=1 \
+  --set model.rollout_steps=6 --set model.modes=[4,4] --set model.width=12 --set model.layers=3 \
+  --set model.projection_width=32 --set train.epochs=40 --set train.batch_size=4
+
+# As the FNO paper's FNO-3D: 3 snapshots as channels repeated along 6 times, the next 6 in space-time.
+import_case ns3d src/ns_v73.mat \
+  'np.repeat(np.transpose(f["u"][..., i], (2, 1, 0))[..., :3].transpose(2, 0, 1)[..., None], 6, axis=-1)' \
+  'np.transpose(f["u"][..., i], (2, 1, 0))[None, ..., 3:9]' 16 -- \
+  -c "$SRC/configs/import/fno-navier-stokes-3d.yaml" --set import.path=src/ns_v73.mat --set import.n_train=16 \
+  --set import.n_test=8 --set import.test_start=16 --set import.x.time=[0,3] --set import.x.repeat=6 \
+  --set import.y.time=[3,0]
+train_case ns3d --set data.sub=1 --set model.dim=3 --set model.in_channels=3 --set model.modes=[4,4,3] \
+  --set model.width=8 --set model.layers=2 --set model.projection_width=16 --set train.epochs=30 \
+  --set train.batch_size=4 --set data.normalize=gaussian
 
 # A user's HDF5 file, time last, a time window per side; space-time (FNO-3D) for y.
 import_case generic src/generic.h5 'f["fields/w"][i, :, :, 0][None]' 'np.moveaxis(f["fields/w"][i, :, :, 1:9], -1, 0)' 16 -- \

@@ -9,6 +9,7 @@
 
 using fourmi::config::ModelConfig;
 using fourmi::models::FNO;
+using fourmi::models::forward_rollout;
 
 namespace {
 ModelConfig small(int dim, std::vector<int> modes) {
@@ -117,4 +118,32 @@ TEST(FNO, StageHookRunsBeforeEachStageReadsItsParameters) {
   entered.clear();
   f->forward(x);
   EXPECT_TRUE(entered.empty());
+}
+
+TEST(FNO, RolloutFeedsEachOutputBackIntoTheInputWindow) {
+  torch::manual_seed(3);
+  ModelConfig c = small(1, {4});
+  c.in_channels = 3;
+  c.out_channels = 1;
+  FNO net(c);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({2, 3, 16});
+  EXPECT_TRUE(torch::equal(forward_rollout(*net, x), net->forward(x)));  // rollout_steps 0: one forward
+  c.rollout_steps = 3;
+  FNO rolled(c);
+  for (size_t i = 0; i < net->parameters().size(); ++i) rolled->parameters()[i].copy_(net->parameters()[i]);
+  torch::Tensor y = forward_rollout(*rolled, x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, 16}));
+  torch::Tensor y1 = net->forward(x);
+  torch::Tensor y2 = net->forward(torch::cat({x.narrow(1, 1, 2), y1}, 1));
+  torch::Tensor y3 = net->forward(torch::cat({x.narrow(1, 2, 1), y1, y2}, 1));
+  EXPECT_TRUE(torch::allclose(y, torch::cat({y1, y2, y3}, 1), 1e-6, 1e-6));
+}
+
+TEST(FNO, RolloutWithMoreOutputsThanInputsRefused) {
+  ModelConfig c = small(1, {4});
+  c.in_channels = 1;
+  c.out_channels = 2;
+  c.rollout_steps = 2;
+  EXPECT_THROW(FNO net(c), std::invalid_argument);
 }

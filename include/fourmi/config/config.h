@@ -165,6 +165,9 @@ struct ImportFieldConfig {
   std::string axes;
   std::vector<int> time;  // [begin, end) on the t axis; negative begin and end <= 0 count from the end; empty: all
   std::string time_as = "channels";  // channels | space (t becomes the last spatial dimension, for FNO-3D)
+  // > 0: each sample repeated along a new last spatial dimension of this many points (the FNO
+  // paper's FNO-3D input: the first 10 snapshots as channels, constant along the 40 predicted times).
+  int repeat = 0;
 };
 
 // `fourmi import`: a dataset written by another program into fourmi's sharded, checksummed format.
@@ -206,6 +209,12 @@ struct ModelConfig {
   int projection_width = 128;
   bool grid_embedding = true;
   double padding = 0.0;  // domain padding, fraction of each spatial extent
+  // 0: one forward maps x to y. N >= 1: autoregressive, as the FNO paper's Navier-Stokes FNO-2D:
+  // one forward maps the latest in_channels snapshots to the next out_channels, applied N times,
+  // each output appended to the input window (its oldest out_channels dropped); y holds the
+  // N x out_channels snapshots. Trained on the loss averaged over the N steps, evaluated on the
+  // whole predicted trajectory. Needs out_channels <= in_channels and data.normalize: none.
+  int rollout_steps = 0;
   // How the spectral layers transform: fft (cuFFT/pocketfft over the whole grid, then the retained
   // modes sliced out) | dft (GEMMs against DFT matrices of the retained modes only) | auto (the
   // rule of choose_transform in models/spectral_conv.h, measured in docs/performance.md).

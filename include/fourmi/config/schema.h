@@ -142,6 +142,7 @@ void describe(V& v, ImportFieldConfig& c) {
   v("axes", c.axes, axis_letters());
   v("time", c.time, time_window());
   v("time_as", c.time_as, one_of({"channels", "space"}));
+  v("repeat", c.repeat, at_least(0));
 }
 template <class V>
 void describe(V& v, ImportConfig& c) {
@@ -182,6 +183,7 @@ void describe(V& v, ModelConfig& c) {
   v("projection_width", c.projection_width, at_least(1));
   v("grid_embedding", c.grid_embedding);
   v("padding", c.padding, in_range(0.0, 1.0));
+  v("rollout_steps", c.rollout_steps, at_least(0));
   v("spectral_transform", c.spectral_transform);
 }
 template <class V>

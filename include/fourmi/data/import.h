@@ -36,6 +36,7 @@ class ImportField {
   int time_dim_ = -1;                // in the slab, -1 without a t axis
   int64_t time_begin_ = 0, time_end_ = 0;
   std::vector<int64_t> permutation_;  // slab dims → channel dims then spatial dims
+  int64_t repeat_ = 0;                // a new last spatial dimension of this many copies (0: none)
   std::vector<int64_t> sample_shape_;
 };
 

@@ -63,4 +63,9 @@ class FNOImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FNO);
 
+// y for input x under model.rollout_steps: one forward when it is 0; else rollout_steps forwards,
+// each on the latest in_channels snapshots (x's, then the model's own outputs), the outputs
+// concatenated along channels: [B, rollout_steps * out_channels, n_1, .., n_d].
+torch::Tensor forward_rollout(FNOImpl& model, const torch::Tensor& x);
+
 }  // namespace fourmi::models

@@ -99,6 +99,10 @@ class Trainer {
 
  private:
   torch::Tensor eager_step(const data::Batch& batch);
+  // The training loss of a batch's prediction: relative_l2_loss, or with model.rollout_steps its
+  // average over the rollout's steps.
+  torch::Tensor step_loss(const torch::Tensor& pred, const torch::Tensor& y, const torch::Tensor& weight,
+                          double global_count) const;
   // Runs one step; inside the profile windows it is timed (synchronised) and, in the
   // profiled window, recorded op by op.
   torch::Tensor timed_step(const data::Batch& batch, int64_t global_step,
