@@ -100,7 +100,7 @@ class FNO(nn.Module):
 
     def forward(self, x):
         d = self.dim
-        if x.dim() != d + 2 or x.shape[1] != self.architecture["in_channels"]:
+        if not torch.jit.is_tracing() and (x.dim() != d + 2 or x.shape[1] != self.architecture["in_channels"]):
             raise ValueError(f"expected input [batch, {self.architecture['in_channels']}, {d} spatial dims], "
                              f"got {list(x.shape)}")
         steps = int(self.architecture.get("rollout_steps", 0))

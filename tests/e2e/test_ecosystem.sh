@@ -73,6 +73,12 @@ run_case rollout navier_stokes2d --set datagen.n_train=8 --set datagen.n_test=4 
   --set model.rollout_steps=4 --set train.epochs=1 --set train.batch_size=2
 if [ "$DEVICE" = cuda ]; then finish ecosystem; fi
 run_case modes "${BURGERS[@]}" -- "${MODEL1D[@]}" --set parallel.modes=2
+# The autoregressive FNO-2D with its modes split over two ranks.
+run_case rollout-modes navier_stokes2d --set datagen.n_train=8 --set datagen.n_test=4 --set datagen.shards=2 \
+  --set datagen.navier_stokes2d.resolution=32 --set datagen.navier_stokes2d.store_resolution=16 \
+  --set datagen.navier_stokes2d.snapshots=4 --set datagen.navier_stokes2d.interval=0.25 -- --set data.sub=1 \
+  --set model.dim=2 --set model.modes=[4,4] --set model.width=6 --set model.layers=2 --set model.projection_width=8 \
+  --set model.rollout_steps=4 --set train.epochs=1 --set train.batch_size=2 --set parallel.modes=2
 
 # The same predictions from two data-parallel ranks (each predicts its own shards) and from a
 # mode group of two (the model's modes split, the same shards on both).

@@ -105,6 +105,18 @@ grep -q "stopping on SIGUSR1" usr.log && ls runs/usr/checkpoints/ckpt-*.safetens
   && pass "resumed after SIGUSR1 on 2 ranks: bitwise the uninterrupted run's parameters" \
   || fail "resume after SIGUSR1: $(crc runs/usr/result.json) vs $(crc runs/usr-ref/result.json): $(tail -3 usr2.log)"
 
+# --- damaged data ---------------------------------------------------------------------------------
+# Truncated shards, checksums off: fourmi's own message naming the shard, none of HDF5's diagnostics
+# (which its reader threads turn off for themselves).
+cp -r data/b-train data/trunc-train
+find data/trunc-train -name '*.h5' -exec truncate -s 3000 {} +
+out=$("$FOURMI" train "${SMALL[@]}" --set run.name=trunc --set data.train=data/trunc-train \
+  --set data.verify_checksums=false 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "trunc-train/.*\.h5: cannot open as HDF5" <<<"$out" && ! grep -q "HDF5-DIAG" <<<"$out" \
+  && pass "a truncated shard: fourmi's message naming it, no HDF5 diagnostics" \
+  || fail "truncated shard (rc=$rc): $out"
+table_row "a truncated shard (data.verify_checksums: false)" "$rc" "$out"
+
 # --- non-finite losses, write errors, a kill inside a write ------------------------------------
 expect_fail "a loss that turns NaN/Inf" "epoch 1 step [0-9]* of 4: the training loss is NaN or Inf" \
   "$FOURMI" train "${SMALL[@]}" --set run.name=nan --set train.lr=1e38

@@ -175,7 +175,7 @@ struct ImportConfig {
   std::string format = "auto";  // auto (a directory: npy; *.mat: mat; else hdf5) | mat | hdf5 | npy
   std::string path;             // the source: a .mat or HDF5 file, or a directory of .npy files
   std::string test_path;        // where the test samples are ("" = path)
-  int test_start = -1;          // first test sample there (negative: from the end; -1 = n_train, or 0 with test_path)
+  int test_start = -1;          // first test sample there (-1: n_train in path, 0 in test_path)
   int n_train = 0;
   int n_test = 0;
   int shards = 1;

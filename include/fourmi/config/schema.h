@@ -149,7 +149,7 @@ void describe(V& v, ImportConfig& c) {
   v("format", c.format, one_of({"auto", "mat", "hdf5", "npy"}));
   v("path", c.path);
   v("test_path", c.test_path);
-  v("test_start", c.test_start);
+  v("test_start", c.test_start, at_least(-1));
   v("n_train", c.n_train, at_least(0));
   v("n_test", c.n_test, at_least(0));
   v("shards", c.shards, at_least(1));
