@@ -24,11 +24,9 @@ int run_datagen(const CommonOptions& opts, const std::string& pde) {
     if (!given("datagen.pde=")) cfg.datagen.pde = pde;
     if (!given("datagen.out=")) cfg.datagen.out.clear();
   }
-  cfg.parallel.data = {};  // one process: the training grid does not apply
-  cfg.parallel.modes = {1};
+  cfg = one_process_config(std::move(cfg));
   runtime::RunContext ctx(cfg);
-  if (ctx.launch().world_size > 1)
-    throw std::runtime_error("fourmi datagen runs as a single process; start it without mpirun/srun");
+  require_one_process(ctx, "datagen");
   util::info("fourmi datagen {}: {} train + {} test samples into {} shard(s) each, on {}", cfg.datagen.pde,
              cfg.datagen.n_train, cfg.datagen.n_test, cfg.datagen.shards, ctx.device().str());
   auto out = data::generate_datasets(cfg.datagen, ctx.device(), cfg.run.progress);

@@ -15,13 +15,10 @@
 namespace fourmi::cli {
 
 int run_export(const CommonOptions& opts, const ExportOptions& how) {
-  config::Config given = load_config(opts);
-  given.parallel.data = {};  // one process holding the whole model
-  given.parallel.modes = {1};
+  config::Config given = one_process_config(load_config(opts));  // the whole model in one process
   given.run.device = config::DeviceKind::kCpu;
   runtime::RunContext ctx(given);
-  if (ctx.launch().world_size > 1)
-    throw std::runtime_error("fourmi export runs as a single process; start it without mpirun/srun");
+  require_one_process(ctx, "export");
   TrainedModel m = load_trained_model(opts, given, how.checkpoint, ctx);
   const std::string out = how.out.empty() ? run_directory_of(m.config) + "/model.safetensors" : how.out;
   train::export_model(out, *m.trainer->model(), m.config, m.trainer->x_normalizer(), m.trainer->y_normalizer(),

@@ -12,13 +12,10 @@
 namespace fourmi::cli {
 
 int run_import(const CommonOptions& opts) {
-  config::Config cfg = load_config(opts);
-  cfg.parallel.data = {};  // one process
-  cfg.parallel.modes = {1};
+  config::Config cfg = one_process_config(load_config(opts));
   cfg.run.device = config::DeviceKind::kCpu;
   runtime::RunContext ctx(cfg);
-  if (ctx.launch().world_size > 1)
-    throw std::runtime_error("fourmi import runs as a single process; start it without mpirun/srun");
+  require_one_process(ctx, "import");
   const auto& c = cfg.import_data;
   util::info("fourmi import: {} ({}) into {}-train ({} samples) and {}-test ({} samples)", c.path,
              data::import_format(c), c.out, c.n_train, c.out, c.n_test);

@@ -46,20 +46,19 @@ config::Config config_for_checkpoint(const config::Config& cfg, const std::strin
 void check_data_fits_model(const data::Dataset& ds, const config::ModelConfig& m) {
   auto xs = ds.x_shape(), ys = ds.y_shape();
   const int64_t y_channels = static_cast<int64_t>(m.out_channels) * std::max(1, m.rollout_steps);
-  if (m.rollout_steps > 0 &&
-      (static_cast<int>(xs.size()) - 1 != m.dim || xs[0] != m.in_channels || ys[0] != y_channels))
+  if (static_cast<int>(xs.size()) - 1 == m.dim && xs[0] == m.in_channels && ys[0] == y_channels) return;
+  if (m.rollout_steps > 0)
     throw std::runtime_error(fmt::format(
         "{}: samples are x [{}] y [{}] (channels first) but the model rolls out {} steps of {} channel(s) from {} "
         "input channels on a {}D grid, so y needs {} channels; fix model.rollout_steps / model.in_channels / "
         "model.out_channels",
         ds.dir(), fmt::join(xs, ","), fmt::join(ys, ","), m.rollout_steps, m.out_channels, m.in_channels, m.dim,
         y_channels));
-  if (static_cast<int>(xs.size()) - 1 != m.dim || xs[0] != m.in_channels || ys[0] != y_channels)
-    throw std::runtime_error(
-        fmt::format("{}: samples are x [{}] y [{}] (channels first) but the model expects {} input and {} output "
-                    "channels on a {}D grid; "
-                    "fix model.dim / model.in_channels / model.out_channels",
-                    ds.dir(), fmt::join(xs, ","), fmt::join(ys, ","), m.in_channels, m.out_channels, m.dim));
+  throw std::runtime_error(
+      fmt::format("{}: samples are x [{}] y [{}] (channels first) but the model expects {} input and {} output "
+                  "channels on a {}D grid; "
+                  "fix model.dim / model.in_channels / model.out_channels",
+                  ds.dir(), fmt::join(xs, ","), fmt::join(ys, ","), m.in_channels, m.out_channels, m.dim));
 }
 
 models::FNO build_model(const config::Config& c, distributed::Communicator* modes) {
@@ -69,6 +68,17 @@ models::FNO build_model(const config::Config& c, distributed::Communicator* mode
 
 std::string run_directory_of(const config::Config& cfg) {
   return (std::filesystem::path(cfg.run.dir) / cfg.run.name).string();
+}
+
+config::Config one_process_config(config::Config cfg) {
+  cfg.parallel.data = {};  // the training grid does not apply
+  cfg.parallel.modes = {1};
+  return cfg;
+}
+
+void require_one_process(const runtime::RunContext& ctx, const char* command) {
+  if (ctx.launch().world_size > 1)
+    throw std::runtime_error(fmt::format("fourmi {} runs as a single process; start it without mpirun/srun", command));
 }
 
 TrainedModel load_trained_model(const CommonOptions& opts, const config::Config& cfg, std::string checkpoint,

@@ -26,12 +26,15 @@ PredictionSummary predict_dataset(Trainer& trainer, data::Dataset& dataset, int6
   double err_sum = 0;
   int64_t done = 0;
   int64_t shard_start = 0;
+  PredictionSummary summary;
   for (int s = 0; s < shards; ++s) {
     const int64_t begin = std::min(shard_start, dataset.size());
     const int64_t end = std::min(shard_start + manifest.shards[s].num_samples, dataset.size());
     shard_start += manifest.shards[s].num_samples;
-    if (s % data_comm.size() != data_comm.rank() || end <= begin) continue;
+    if (end <= begin) continue;
     const std::string name = prediction_file_name(s, shards);
+    summary.files.push_back(name);  // every rank's files, for the summary
+    if (s % data_comm.size() != data_comm.rank()) continue;
     std::unique_ptr<data::SampleArraysWriter> out;
     if (writer) {
       out = std::make_unique<data::SampleArraysWriter>(
@@ -68,15 +71,8 @@ PredictionSummary predict_dataset(Trainer& trainer, data::Dataset& dataset, int6
     if (out) out->close();
   }
   torch::Tensor totals = trainer.reduce_sum(torch::tensor({err_sum, static_cast<double>(done)}, torch::kFloat64));
-  PredictionSummary summary;
   summary.samples = static_cast<int64_t>(totals[1].item<double>());
   summary.rel_l2 = totals[0].item<double>() / std::max<double>(1.0, totals[1].item<double>());
-  shard_start = 0;
-  for (int s = 0; s < shards; ++s) {
-    if (std::min(shard_start, dataset.size()) < std::min(shard_start + manifest.shards[s].num_samples, dataset.size()))
-      summary.files.push_back(prediction_file_name(s, shards));
-    shard_start += manifest.shards[s].num_samples;
-  }
   if (writer && data_comm.rank() == 0) {
     nlohmann::json j = provenance;
     j["dataset"] = dataset.dir();

@@ -39,6 +39,10 @@ struct TrainedModel {
 // Collective: every rank calls it. Throws naming the run directory when there is no checkpoint.
 TrainedModel load_trained_model(const CommonOptions& opts, const config::Config& cfg, std::string checkpoint,
                                 runtime::RunContext& ctx);
+// `cfg` for a command that runs as one process (datagen, import, export): no data or mode grid.
+config::Config one_process_config(config::Config cfg);
+// Throws, naming `command`, when `ctx` was launched with several ranks.
+void require_one_process(const runtime::RunContext& ctx, const char* command);
 // <run.dir>/<run.name>.
 std::string run_directory_of(const config::Config& cfg);
 
