@@ -67,12 +67,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   }
   for (int l = 0; l < config_.layers; ++l) {
     profile::LayerScope scope(recorder_, l);
-    torch::Tensor spectral = spectral_[l]->forward(x);  // enters stage 1 + 2l after its FFT
-    enter_stage(2 + 2 * l);
-    x = profile::run_op(
-        recorder_, "skip_add", "linear",
-        [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.width, true); }, x,
-        [&](const torch::Tensor& in) { return skip_[l]->forward_add(in, spectral); });
+    x = spectral_[l]->forward(x, skip_[l].get());  // spectral(x) + skip(x); enters stage 1 + l after its transform
     if (l + 1 < config_.layers)
       x = profile::run_op(
           recorder_, "gelu", "elementwise", [&] { return profile::elementwise_cost(x.numel(), 1, 8.0); }, x,
@@ -81,7 +76,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& input) {
   if (config_.padding > 0) {
     for (int k = 0; k < d; ++k) x = x.narrow(2 + k, 0, spatial[k]);
   }
-  enter_stage(2 * config_.layers + 1);
+  enter_stage(config_.layers + 1);
   x = profile::run_op(
       recorder_, "project_hidden", "linear",
       [&] { return profile::pointwise_linear_cost(points(x), config_.width, config_.projection_width, false); }, x,
@@ -117,7 +112,7 @@ void FNOImpl::set_stage_hook(std::function<void(int)> hook) {
   stage_hook_ = std::move(hook);
   for (size_t l = 0; l < spectral_.size(); ++l) {
     std::function<void()> before_mix;
-    if (stage_hook_) before_mix = [this, l] { enter_stage(1 + 2 * static_cast<int>(l)); };
+    if (stage_hook_) before_mix = [this, l] { enter_stage(1 + static_cast<int>(l)); };
     spectral_[l]->set_before_mix(std::move(before_mix));
   }
 }
@@ -143,7 +138,7 @@ std::vector<std::vector<torch::Tensor>> FNOImpl::stage_parameters() const {
   std::vector<std::vector<torch::Tensor>> stages{lift_->parameters()};
   for (size_t l = 0; l < spectral_.size(); ++l) {
     stages.push_back(spectral_[l]->parameters());
-    stages.push_back(skip_[l]->parameters());
+    for (auto& p : skip_[l]->parameters()) stages.back().push_back(p);
   }
   stages.push_back(project_hidden_->parameters());
   for (auto& p : project_out_->parameters()) stages.back().push_back(p);

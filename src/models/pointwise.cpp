@@ -13,22 +13,27 @@ PointwiseLinearImpl::PointwiseLinearImpl(int in_channels, int out_channels) {
   bias = register_parameter("bias", torch::empty({out_channels}).uniform_(-bound, bound));
 }
 
-torch::Tensor PointwiseLinearImpl::forward(const torch::Tensor& x) {
-  auto sizes = x.sizes().vec();
-  torch::Tensor flat = x.reshape({sizes[0], sizes[1], -1});              // [B, Cin, N]
-  torch::Tensor out = torch::matmul(weight, flat) + bias.unsqueeze(-1);  // [B, Cout, N]
-  sizes[1] = weight.size(0);
-  return out.reshape(sizes);
+torch::Tensor PointwiseLinearImpl::batched_weight(int64_t batch) const {
+  return weight.unsqueeze(0).expand({batch, weight.size(0), weight.size(1)});
 }
 
-torch::Tensor PointwiseLinearImpl::forward_add(const torch::Tensor& x, const torch::Tensor& addend) {
+torch::Tensor PointwiseLinearImpl::forward(const torch::Tensor& x) {
+  // One batched GEMM per sample, [Cout, Cin] · [Cin, N], into a contiguous [B, Cout, N] that starts
+  // as the bias (torch::matmul would fold the batch into the rows of x^T and leave a transposed result).
+  auto sizes = x.sizes().vec();
+  const int64_t b = sizes[0], cout = weight.size(0);
+  torch::Tensor flat = x.reshape({b, sizes[1], -1});  // [B, Cin, N]
+  torch::Tensor start = bias.view({1, cout, 1}).expand({b, cout, flat.size(2)});
+  sizes[1] = cout;
+  return torch::baddbmm(start, batched_weight(b), flat).view(sizes);
+}
+
+torch::Tensor PointwiseLinearImpl::forward_add(const torch::Tensor& x, const torch::Tensor& addend) const {
   const int64_t b = x.size(0), cout = weight.size(0);
   std::vector<int64_t> bias_shape(addend.dim(), 1);
   bias_shape[1] = cout;
   torch::Tensor acc = (addend + bias.view(bias_shape)).reshape({b, cout, -1});
-  torch::Tensor out =
-      torch::baddbmm(acc, weight.unsqueeze(0).expand({b, cout, weight.size(1)}), x.reshape({b, x.size(1), -1}));
-  return out.view(addend.sizes());
+  return torch::baddbmm(acc, batched_weight(b), x.reshape({b, x.size(1), -1})).view(addend.sizes());
 }
 
 }  // namespace fourmi::models

@@ -121,12 +121,16 @@ config::SpectralTransform choose_transform(config::SpectralTransform requested, 
   return config::SpectralTransform::kDft;
 }
 
-torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
+torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x, const PointwiseLinearImpl* skip) {
   check_modes_fit(options_.modes, x.sizes().slice(2));
+  if (skip && (skip->weight.size(0) != options_.out_channels || skip->weight.size(1) != options_.in_channels))
+    throw std::invalid_argument(fmt::format("spectral conv: the skip maps {} to {} channels, the layer {} to {}",
+                                            skip->weight.size(1), skip->weight.size(0), options_.in_channels,
+                                            options_.out_channels));
   const bool tf32 = at::globalContext().allowTF32CuBLAS();
   if (choose_transform(options_.transform, options_.modes, x.device(), tf32) == config::SpectralTransform::kDft)
-    return forward_dft(x);
-  return forward_fft(x);
+    return forward_dft(x, skip);
+  return forward_fft(x, skip);
 }
 
 torch::Tensor SpectralConvImpl::mix(const torch::Tensor& all_modes) {
@@ -135,7 +139,7 @@ torch::Tensor SpectralConvImpl::mix(const torch::Tensor& all_modes) {
   return gather_all_modes(mixed, options_.group, block_);
 }
 
-torch::Tensor SpectralConvImpl::forward_dft(const torch::Tensor& x) {
+torch::Tensor SpectralConvImpl::forward_dft(const torch::Tensor& x, const PointwiseLinearImpl* skip) {
   std::vector<int64_t> grid(x.sizes().begin() + 2, x.sizes().end());
   if (!dft_ || !dft_->serves(grid, x.options()))
     dft_ = std::make_shared<const TruncatedDft>(grid, options_.modes, x.options());
@@ -148,12 +152,17 @@ torch::Tensor SpectralConvImpl::forward_dft(const torch::Tensor& x) {
       recorder_, "spectral_mix", "spectral_mix",
       [&] { return profile::spectral_mix_cost(block_.count, batch, cin, cout, 0); }, modes_in,
       [&](const torch::Tensor& in) { return mix(in); });
+  if (!skip)
+    return profile::run_op(
+        recorder_, "idft", "dft", [&] { return profile::truncated_dft_cost(batch * cout, grid, options_.modes); },
+        mixed, [&](const torch::Tensor& in) { return truncated_idft(dft_, in); });
   return profile::run_op(
-      recorder_, "idft", "dft", [&] { return profile::truncated_dft_cost(batch * cout, grid, options_.modes); }, mixed,
-      [&](const torch::Tensor& in) { return truncated_idft(dft_, in); });
+      recorder_, "idft_skip", "dft",
+      [&] { return profile::inverse_dft_with_skip_cost(batch, cin, cout, grid, options_.modes); },
+      mixed, [&](const torch::Tensor& in) { return truncated_idft(dft_, in, {skip->weight, skip->bias, x}); });
 }
 
-torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x) {
+torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x, const PointwiseLinearImpl* skip) {
   const int d = dim();
   std::vector<int64_t> fft_dims;
   for (int k = 0; k < d; ++k) fft_dims.push_back(x.dim() - d + k);
@@ -173,8 +182,14 @@ torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x) {
         return scatter_modes(mix(gather_modes(in, options_.modes)), options_.modes, spectrum);
       });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
-  return profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft,
-                         [&](const torch::Tensor& in) { return torch::fft::irfftn(in, spatial, fft_dims); });
+  torch::Tensor y = profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft, [&](const torch::Tensor& in) {
+    return torch::fft::irfftn(in, spatial, fft_dims);
+  });
+  if (!skip) return y;
+  const int64_t points = x.numel() / cin;
+  return profile::run_op(
+      recorder_, "skip_add", "linear", [&] { return profile::pointwise_linear_cost(points, cin, cout, true); }, x,
+      [&](const torch::Tensor& in) { return skip->forward_add(in, y); });
 }
 
 }  // namespace fourmi::models

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <stdexcept>
 
@@ -192,6 +193,10 @@ const TruncatedDft& held(torch::autograd::AutogradContext* ctx) {
   return *static_cast<DftHolder*>(ctx->saved_data["dft"].toCapsule().get())->dft;
 }
 
+int64_t points_of(const std::vector<int64_t>& grid) {
+  return std::accumulate(grid.begin(), grid.end(), int64_t{1}, std::multiplies<>());
+}
+
 torch::Tensor planar_to_complex(const torch::Tensor& planar) { return torch::complex(planar[0], planar[1]); }
 torch::Tensor complex_to_planar(const torch::Tensor& z) {
   return torch::view_as_real(z.resolve_conj()).permute({3, 0, 1, 2}).contiguous();
@@ -221,6 +226,39 @@ struct InverseDft : public torch::autograd::Function<InverseDft> {
   }
 };
 
+// y = inverse(z) + W x + b (SkipTerm). Saves W and x for the skip's gradients.
+struct InverseDftWithSkip : public torch::autograd::Function<InverseDftWithSkip> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
+                               const TruncatedDftPtr& dft, const torch::Tensor& skip_weight,
+                               const torch::Tensor& skip_bias, const torch::Tensor& skip_input) {
+    ctx->saved_data["dft"] = c10::IValue::make_capsule(c10::make_intrusive<DftHolder>(dft));
+    ctx->save_for_backward({skip_weight, skip_input});
+    torch::Tensor planar = complex_to_planar(z);                      // [2, T, B, C]
+    if (planar.data_ptr() == z.data_ptr()) planar = planar.clone();  // the bias is added in place
+    planar[0][0].add_(skip_bias.unsqueeze(0), static_cast<double>(points_of(dft->grid())));
+    torch::Tensor y = dft->inverse(planar);
+    const int64_t batch = y.size(0), cout = y.size(1);
+    y.view({batch, cout, -1}).baddbmm_(skip_weight.unsqueeze(0).expand({batch, cout, skip_weight.size(1)}),
+                                      skip_input.reshape({batch, skip_input.size(1), -1}));
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const TruncatedDft& dft = held(ctx);
+    auto saved = ctx->get_saved_variables();
+    const torch::Tensor& w = saved[0];
+    const torch::Tensor& x = saved[1];
+    torch::Tensor g = grads[0].contiguous();
+    torch::Tensor gz_planar = dft.adjoint_inverse(g);  // [2, T, B, C]
+    const int64_t batch = g.size(0), cout = g.size(1), cin = w.size(1);
+    torch::Tensor g3 = g.view({batch, cout, -1}), x3 = x.reshape({batch, cin, -1});
+    torch::Tensor gw = torch::bmm(g3, x3.transpose(1, 2)).sum(0);  // Σ_b g_b x_b^T
+    torch::Tensor gb = gz_planar[0][0].sum(0) * static_cast<double>(points_of(dft.grid()));
+    torch::Tensor gx = torch::bmm(w.t().unsqueeze(0).expand({batch, cin, cout}), g3).view(x.sizes());
+    return {planar_to_complex(gz_planar), torch::Tensor(), gw, gb, gx};
+  }
+};
+
 }  // namespace
 
 torch::Tensor truncated_dft(const TruncatedDftPtr& dft, const torch::Tensor& x) {
@@ -230,11 +268,23 @@ torch::Tensor truncated_dft(const TruncatedDftPtr& dft, const torch::Tensor& x) 
   return ForwardDft::apply(x, dft);
 }
 
-torch::Tensor truncated_idft(const TruncatedDftPtr& dft, const torch::Tensor& z) {
+torch::Tensor truncated_idft(const TruncatedDftPtr& dft, const torch::Tensor& z, const SkipTerm& skip) {
   if (z.dim() != 3 || z.size(0) != dft->total_modes())
     throw std::invalid_argument(fmt::format("truncated inverse DFT: expected [{}, B, C] modes, given {}",
                                             dft->total_modes(), fmt::join(z.sizes(), "x")));
-  return InverseDft::apply(z, dft);
+  if (skip.weight.defined()) {
+    std::vector<int64_t> input_shape{z.size(1), skip.weight.size(1)};
+    input_shape.insert(input_shape.end(), dft->grid().begin(), dft->grid().end());
+    if (skip.weight.dim() != 2 || skip.weight.size(0) != z.size(2) || !skip.bias.defined() ||
+        skip.bias.sizes() != c10::IntArrayRef{z.size(2)} || skip.input.sizes() != c10::IntArrayRef(input_shape))
+      throw std::invalid_argument(fmt::format(
+          "truncated inverse DFT: the skip needs weight [{}, Cin], bias [{}] and input [{}]; given {}, {} and {}",
+          z.size(2), z.size(2), fmt::join(input_shape, "x"), fmt::join(skip.weight.sizes(), "x"),
+          skip.bias.defined() ? fmt::format("{}", fmt::join(skip.bias.sizes(), "x")) : "none",
+          fmt::join(skip.input.sizes(), "x")));
+  }
+  if (!skip.weight.defined()) return InverseDft::apply(z, dft);
+  return InverseDftWithSkip::apply(z, dft, skip.weight, skip.bias, skip.input);
 }
 
 }  // namespace fourmi::models

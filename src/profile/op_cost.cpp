@@ -36,6 +36,17 @@ OpCost truncated_dft_cost(int64_t batch_channels, const std::vector<int64_t>& gr
   return c;
 }
 
+OpCost inverse_dft_with_skip_cost(int64_t batch, int64_t in_channels, int64_t out_channels,
+                                  const std::vector<int64_t>& grid, const std::vector<int>& modes) {
+  OpCost c = truncated_dft_cost(batch * out_channels, grid, modes);
+  double p = static_cast<double>(batch);
+  for (int64_t n : grid) p *= static_cast<double>(n);
+  const double ci = static_cast<double>(in_channels), co = static_cast<double>(out_channels);
+  c.flops += 2.0 * p * ci * co + p * co;
+  c.bytes += 4.0 * (p * ci + ci * co + co);
+  return c;
+}
+
 OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels,
                          int64_t spectrum_points) {
   const double m = static_cast<double>(modes), b = static_cast<double>(batch);

@@ -88,7 +88,7 @@ TEST(FNO, StageHookRunsBeforeEachStageReadsItsParameters) {
   const torch::Tensor x = torch::randn({2, 2, 16, 12});
   const torch::Tensor expected = f->forward(x).detach();
   const auto stages = f->stage_parameters();
-  ASSERT_EQ(stages.size(), static_cast<size_t>(2 * c.layers + 2));
+  ASSERT_EQ(stages.size(), static_cast<size_t>(c.layers + 2));
   size_t staged = 0;
   for (const auto& s : stages) staged += s.size();
   EXPECT_EQ(staged, f->parameters().size());

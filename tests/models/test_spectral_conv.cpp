@@ -101,6 +101,49 @@ TEST_P(BothTransforms, MatchesDenseDft3DOddGrid) { check_against_reference({2, 1
 // Modes up to the edge the layer accepts: n / 2 on every axis (corners touching, no Nyquist).
 TEST_P(BothTransforms, MatchesDenseDftAtTheModeLimit) { check_against_reference({4, 3}, {8, 7}, GetParam()); }
 
+namespace {
+
+// The layer with its skip (spectral(x) + W x + b, fused into the inverse on the DFT path) against
+// the two computed apart, values and the gradients of x, the spectral weight, W and b, float64.
+void check_skip_against_sum(std::vector<int> modes, std::vector<int64_t> grid, SpectralTransform transform) {
+  torch::manual_seed(4);
+  SpectralConv conv(SpectralConvOptions{3, 2, modes, {}, transform});
+  fourmi::models::PointwiseLinear skip(3, 2);
+  conv->to(torch::kFloat64);
+  skip->to(torch::kFloat64);
+  std::vector<int64_t> shape{2, 3};
+  shape.insert(shape.end(), grid.begin(), grid.end());
+  torch::Tensor x1 = torch::randn(shape, torch::kFloat64).requires_grad_(true);
+  torch::Tensor x2 = x1.detach().clone().requires_grad_(true);
+  torch::Tensor fused = conv->forward(x1, skip.get());
+  torch::Tensor g = torch::randn_like(fused);
+  (fused * g).sum().backward();
+  std::vector<torch::Tensor> fused_grads{x1.grad(), conv->weight.grad().clone(), skip->weight.grad().clone(),
+                                         skip->bias.grad().clone()};
+  conv->zero_grad();
+  skip->zero_grad();
+  torch::Tensor apart = conv->forward(x2) + skip->forward(x2);
+  EXPECT_TRUE(torch::allclose(fused, apart, 1e-10, 1e-10)) << "max diff " << (fused - apart).abs().max().item<double>();
+  (apart * g).sum().backward();
+  std::vector<torch::Tensor> apart_grads{x2.grad(), conv->weight.grad(), skip->weight.grad(), skip->bias.grad()};
+  const char* names[] = {"x", "spectral weight", "skip weight", "skip bias"};
+  for (size_t i = 0; i < fused_grads.size(); ++i)
+    EXPECT_TRUE(torch::allclose(fused_grads[i], apart_grads[i], 1e-10, 1e-10))
+        << names[i] << " gradient differs by " << (fused_grads[i] - apart_grads[i]).abs().max().item<double>();
+}
+
+}  // namespace
+
+TEST_P(BothTransforms, SkipFusedMatchesTheSum1D) { check_skip_against_sum({5}, {11}, GetParam()); }
+TEST_P(BothTransforms, SkipFusedMatchesTheSum2D) { check_skip_against_sum({3, 4}, {8, 10}, GetParam()); }
+TEST_P(BothTransforms, SkipFusedMatchesTheSum3D) { check_skip_against_sum({2, 1, 3}, {5, 7, 7}, GetParam()); }
+
+TEST(SpectralConv, RefusesASkipOfOtherChannels) {
+  SpectralConv conv(SpectralConvOptions{3, 2, {2}});
+  fourmi::models::PointwiseLinear skip(2, 2);
+  EXPECT_THROW(conv->forward(torch::randn({1, 3, 8}), skip.get()), std::invalid_argument);
+}
+
 INSTANTIATE_TEST_SUITE_P(SpectralConv, BothTransforms,
                          ::testing::Values(SpectralTransform::kFft, SpectralTransform::kDft),
                          [](const auto& info) { return std::string(fourmi::config::name_of(info.param)); });

@@ -31,8 +31,8 @@ class FNOImpl : public torch::nn::Module {
   const ModeGroup& mode_group() const { return group_; }
   // Parameters split by mode blocks (name → this rank's block of dim 0); the others are replicated.
   std::map<std::string, ModeBlock> mode_partitioned() const;
-  // forward() runs in stages (0: lift; 1 + 2l: layer l's spectral weights, entered after that
-  // layer's forward FFT; 2 + 2l: layer l's skip; 2 * layers + 1: projection) and calls `hook` with
+  // forward() runs in stages (0: lift; 1 + l: layer l's spectral weights and skip, entered after
+  // that layer's forward transform; layers + 1: projection) and calls `hook` with
   // a stage's index before the stage reads its parameters, stage_parameters()[s]; a sharded
   // optimizer uses it to wait for each stage's parameters just in time. Every parameter is in one stage.
   void set_stage_hook(std::function<void(int)> hook);

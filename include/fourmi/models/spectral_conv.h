@@ -30,6 +30,7 @@
 #include "fourmi/config/config.h"
 #include "fourmi/models/mode_mix.h"
 #include "fourmi/models/mode_parallel.h"
+#include "fourmi/models/pointwise.h"
 #include "fourmi/models/truncated_dft.h"
 #include "fourmi/profile/op_recorder.h"
 
@@ -57,8 +58,10 @@ class SpectralConvImpl : public torch::nn::Module {
  public:
   explicit SpectralConvImpl(SpectralConvOptions options);
 
-  // x: [B, Cin, n_1, ..., n_d] real → [B, Cout, n_1, ..., n_d] real.
-  torch::Tensor forward(const torch::Tensor& x);
+  // x: [B, Cin, n_1, ..., n_d] real → [B, Cout, n_1, ..., n_d] real. With `skip`, returns the
+  // Fourier layer's sum spectral(x) + skip(x) (on the DFT path in the inverse transform's pass,
+  // truncated_dft.h's SkipTerm); `skip` must map Cin to Cout channels.
+  torch::Tensor forward(const torch::Tensor& x, const PointwiseLinearImpl* skip = nullptr);
 
   int dim() const { return static_cast<int>(options_.modes.size()); }
   int64_t total_modes() const { return total_modes_; }
@@ -78,8 +81,8 @@ class SpectralConvImpl : public torch::nn::Module {
   torch::Tensor weight;  // [block().count, Cin, Cout, 2], real (the whole [total_modes, ...] on one rank)
 
  private:
-  torch::Tensor forward_fft(const torch::Tensor& x);
-  torch::Tensor forward_dft(const torch::Tensor& x);
+  torch::Tensor forward_fft(const torch::Tensor& x, const PointwiseLinearImpl* skip);
+  torch::Tensor forward_dft(const torch::Tensor& x, const PointwiseLinearImpl* skip);
   // The mode mixing of this rank's block: [T, B, Cin] complex (all modes) → [T, B, Cout] (all modes).
   torch::Tensor mix(const torch::Tensor& all_modes);
 

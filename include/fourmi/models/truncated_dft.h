@@ -71,7 +71,16 @@ using TruncatedDftPtr = std::shared_ptr<const TruncatedDft>;
 // gather_modes(rfftn(x)) of SpectralConv (spectral_conv.h): x [B, C, n..] real → [T, B, C] complex,
 // with `dft`'s GEMMs; differentiable, its backward the adjoint GEMMs.
 torch::Tensor truncated_dft(const TruncatedDftPtr& dft, const torch::Tensor& x);
-// irfftn(scatter_modes(z)): [T, B, C] complex → [B, C, n..] real; differentiable likewise.
-torch::Tensor truncated_idft(const TruncatedDftPtr& dft, const torch::Tensor& z);
+// The Fourier layer's pointwise skip, W x + b, summed into the inverse transform's result by the
+// same pass: W [Cout, Cin], b [Cout], x [B, Cin, n..]. Empty tensors: no skip.
+struct SkipTerm {
+  torch::Tensor weight, bias, input;
+};
+
+// irfftn(scatter_modes(z)) [+ W x + b]: [T, B, C] complex → [B, C, n..] real; differentiable likewise.
+// With a skip, its GEMM accumulates into the inverse's output and b enters as n_1···n_d · b added
+// to the real part of the zero-frequency mode (the constant basis function), so neither costs a
+// pass over the output; backward returns all five gradients without autograd between them.
+torch::Tensor truncated_idft(const TruncatedDftPtr& dft, const torch::Tensor& z, const SkipTerm& skip = {});
 
 }  // namespace fourmi::models

@@ -20,6 +20,11 @@ OpCost real_fft_cost(int64_t batch_channels, const std::vector<int64_t>& spatial
 // Truncated forward DFT (or its inverse, the same GEMMs reversed) of `batch_channels` float32
 // fields over `grid`, keeping `modes` (models/truncated_dft.h).
 OpCost truncated_dft_cost(int64_t batch_channels, const std::vector<int64_t>& grid, const std::vector<int>& modes);
+// The inverse truncated DFT of [B, Cout] fields with the Fourier layer's skip W x + b of x [B, Cin]
+// fused into it (truncated_dft.h's SkipTerm): the inverse's work plus the skip GEMM's, whose
+// output is the inverse's own.
+OpCost inverse_dft_with_skip_cost(int64_t batch, int64_t in_channels, int64_t out_channels,
+                                  const std::vector<int64_t>& grid, const std::vector<int>& modes);
 // Per-mode complex channel mixing [M, B, Cin] x [M, Cin, Cout] with the gather and scatter of modes.
 OpCost spectral_mix_cost(int64_t modes, int64_t batch, int64_t in_channels, int64_t out_channels,
                          int64_t spectrum_points);
