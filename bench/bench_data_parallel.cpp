@@ -18,11 +18,13 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "fourmi/cli/bench_common.h"
 #include "fourmi/runtime/run_context.h"
 #include "fourmi/config/config_loader.h"
+#include "fourmi/profile/peaks.h"
 #include "fourmi/profile/profiler.h"
 #include "fourmi/train/trainer.h"
 #include "fourmi/util/device.h"
@@ -61,6 +63,24 @@ void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const dat
   ctx.world().barrier();
 }
 
+// The step's roofline bound (profile/peaks.h) from `steps` profiled steps with every op timed.
+double step_roofline_bound_ms(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
+                              const config::Config& cfg, const profile::Peaks& peaks, int steps) {
+  profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32);
+  prof.plan_steps(steps);
+  trainer.record_with(&prof);
+  for (int i = 0; i < steps; ++i) {
+    prof.prepare_step();
+    prof.begin_step(0.0);
+    trainer.train_step(batch);
+    prof.end_step();
+  }
+  util::synchronize(ctx.device());
+  trainer.record_with(nullptr);
+  prof.finish();
+  return profile::roofline_bound_ms(prof.summary()["ops"], peaks);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,6 +113,10 @@ int main(int argc, char** argv) {
   std::string timeline_dir = ".";
   app.add_option("--timeline", timeline, "profile this many more steps back to back and write each rank's timeline");
   app.add_option("--timeline-dir", timeline_dir, "where the timelines go: timeline-<config>-np<N>-rank<r>.json");
+  std::string peaks_file;
+  app.add_option("--peaks", peaks_file,
+                 "a `fourmi bench peak` file: also profile 3 steps and report each config's roofline bound (ms)")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -133,6 +157,12 @@ int main(int argc, char** argv) {
     sync();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
     if (timeline > 0) write_timeline(*ctx, trainer, batch, cfg, timeline, timeline_dir);
+    std::optional<profile::Peaks> peaks;
+    if (!peaks_file.empty()) {
+      cfg.profile.peaks = peaks_file;
+      peaks = profile::resolve_peaks(cfg, ctx->device());
+    }
+    const double bound_ms = peaks ? step_roofline_bound_ms(*ctx, trainer, batch, cfg, *peaks, 3) : 0.0;
     torch::Tensor t = torch::tensor({ms}, torch::kFloat64);
     if (ctx->device().is_cuda() && ctx->world().backend() == "nccl") t = t.to(ctx->device());
     torch::Tensor tmax = t.clone(), tmin = t.clone();
@@ -156,6 +186,10 @@ int main(int argc, char** argv) {
                         {"params", trainer.model()->parameter_count()},
                         {"peak_mem_bytes", peak},
                         {"nccl_buffer_bytes", external}};
+    if (peaks) {
+      r["roofline_bound_ms"] = bound_ms;
+      r["roofline_bound_pct"] = 100.0 * bound_ms / tmax.item<double>();
+    }
     if (ctx->launch().rank == 0) std::printf("%s\n", r.dump().c_str());
     results.push_back(r);
   }

@@ -8,7 +8,7 @@
 #     NVSHMEM_DISABLE_NVLS=1) and lets Open MPI run as root;
 #   - records the command, the machine and the date (COMMAND, MACHINE, DATE, GPUS) for the JSON;
 #   - defines step (a timestamped log line), need_gpus, build_fourmi [extra targets], merge_json,
-#     json_keys, and the datasets darcy256 and burgers_data.
+#     json_keys, and the datasets darcy256, darcy_data and burgers_data.
 # Scratch files go to $W (/tmp/fourmi-bench, emptied first); only OUT is kept.
 set -uo pipefail
 REPO=$(pwd)
@@ -99,6 +99,14 @@ darcy256() {
   (cd "$W" && timeout 300 "$F" datagen --set datagen.pde=darcy2d --set datagen.out=data/darcy256 --set datagen.n_train=512 \
     --set datagen.n_test=32 --set datagen.shards=4 --set datagen.batch=128 --set datagen.darcy2d.resolution=256 \
     --set datagen.darcy2d.tol=1e-6 --set run.progress=false 2>&1 | tail -2)
+}
+
+# The FNO paper's Darcy dataset (configs/darcy2d.yaml: 1000 + 100 solves at 421² and the stored
+# 85² level) in $W/data/darcy2d-{train,test}.
+darcy_data() {
+  [ -f "$W/data/darcy2d-train/manifest.json" ] && return
+  step "fourmi datagen -c configs/darcy2d.yaml"
+  (cd "$W" && timeout 200 "$F" datagen -c "$REPO/configs/darcy2d.yaml" --set run.progress=false 2>&1 | tail -1)
 }
 
 # The FNO paper's Burgers dataset (configs/burgers1d.yaml: 1000 + 200 solves at 8192 points and the

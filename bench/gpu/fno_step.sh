@@ -3,7 +3,7 @@
 # (eager and CUDA-graph) and neuraloperator, plus the spectral layer's fft/dft crossover.
 #   bash bench/gpu/fno_step.sh OUT
 # Writes OUT/fno_step.json (bench/results/fno_step.json's layout: device, date, commands, runs, and
-# epochs: the paper's Burgers FNO-1D trained by `fourmi train` against a PyTorch loop with the data
+# epochs: the paper's Burgers FNO-1D and Darcy FNO-2D trained by `fourmi train` against a PyTorch loop with the data
 # held on the GPU, eager and graph-captured) and
 # OUT/spectral_crossover.json (fourmi-bench-spectral's sweep). Needs .deps/*.deb and, for
 # neuraloperator, .deps/wheels/ (docs/benchmarks.md, 'Preparing a GPU run').
@@ -21,13 +21,15 @@ step "spectral layer crossover: 2D, width 64, batch 16, TF32 and fp32"
 "$SPECTRAL" --dim 1 --grids 1024,4096 --modes 16,64,256 --width 64 --batch 20 --json "$OUT/spectral_crossover.json" | tail -6
 "$SPECTRAL" --dim 3 --grids 32,64 --modes 8,16 --width 20 --batch 10 --json "$OUT/spectral_crossover.json" | tail -4
 
+step "fourmi bench peak (the roofline bound's ceilings)"
+timeout 180 "$F" bench peak --out "$W/res/peaks.json" 2>&1 | tail -5
 step "fourmi-bench-dp, 1 GPU: paper (64²), medium, large; fft and dft transforms, CUDA graph on and off"
 for t in fft dft; do
   for g in true false; do
     "$DP" --configs configs/fno2d-paper.yaml --grid 64 --set model.spectral_transform=$t --set train.cuda_graph=$g \
-      --json "$W/res/fourmi_paper_${t}_graph$g.json" | tail -1
+      --peaks "$W/res/peaks.json" --json "$W/res/fourmi_paper_${t}_graph$g.json" | tail -1
     "$DP" --configs configs/fno2d-medium.yaml,configs/fno2d-large.yaml --set model.spectral_transform=$t \
-      --set train.cuda_graph=$g --json "$W/res/fourmi_ml_${t}_graph$g.json" | tail -2
+      --set train.cuda_graph=$g --peaks "$W/res/peaks.json" --json "$W/res/fourmi_ml_${t}_graph$g.json" | tail -2
   done
 done
 
@@ -39,16 +41,21 @@ if ls "$REPO"/.deps/wheels/neuraloperator-*.whl > /dev/null 2>&1; then
   PYTHONPATH=/tmp/neuralop python3 "$REFERENCE" neuralop --configs paper,medium,large --json "$W/res/neuralop.json" | tail -3
 fi
 
-step "Burgers FNO-1D epochs (1000 samples at 1024 points, batch 20): fourmi train, graph on and off"
+step "the FNO paper's Burgers (FNO-1D) and Darcy (FNO-2D, 85²) epochs: fourmi train, graph on and off"
 burgers_data
-for g in true false; do
-  (cd "$W" && timeout 120 "$F" train -c "$REPO/configs/burgers1d.yaml" --set train.epochs=6 --set train.eval_every=1000 \
-    --set train.checkpoints=false --set run.progress=false --set train.cuda_graph=$g --set run.name=burgers-graph$g \
-    > "$W/burgers-graph$g.log" 2>&1) || tail -5 "$W/burgers-graph$g.log"
-  cp "$W/runs/burgers-graph$g/metrics.jsonl" "$W/res/burgers_graph$g.jsonl" 2>/dev/null
+darcy_data
+for bench in burgers darcy; do
+  config=configs/burgers1d.yaml
+  [ "$bench" = darcy ] && config=configs/darcy2d.yaml
+  for g in true false; do
+    (cd "$W" && timeout 120 "$F" train -c "$REPO/$config" --set train.epochs=6 --set train.eval_every=1000 \
+      --set train.checkpoints=false --set run.progress=false --set train.cuda_graph=$g --set run.name=$bench-graph$g \
+      > "$W/$bench-graph$g.log" 2>&1) || tail -5 "$W/$bench-graph$g.log"
+    cp "$W/runs/$bench-graph$g/metrics.jsonl" "$W/res/${bench}_graph$g.jsonl" 2>/dev/null
+  done
 done
-step "PyTorch Burgers loop, data on the GPU, eager and CUDA graph"
-python3 "$REFERENCE" epoch --json "$W/res/torch_epoch.json" | tail -1
+step "PyTorch Burgers and Darcy loops, data on the GPU, eager and CUDA graph"
+python3 "$REFERENCE" epoch --json "$W/res/torch_epoch.json" | tail -2
 
 python3 - "$OUT/fno_step.json" "$W/res" "$COMMAND" "$MACHINE" "$DATE" <<'PY'
 import json, os, sys
@@ -74,6 +81,8 @@ for name in ("paper", "medium", "large"):
                  "torch_ms": ref[name]["step_ms"], "torch_graph_ms": ref[name].get("graph_step_ms"),
                  "neuralop_ms": nop[name]["step_ms"] if name in nop else None,
                  "fourmi_peak_bytes": dft["peak_mem_bytes"], "torch_peak_bytes": ref[name]["peak_mem_bytes"],
+                 "roofline_bound_ms": dft.get("roofline_bound_ms"),
+                 "roofline_bound_pct": dft.get("roofline_bound_pct"),
                  "speedup_vs_torch": ref[name]["step_ms"] / dft["step_ms"]})
 def epoch_s(name):  # mean epoch seconds of a fourmi run, its first epoch (warm-up, capture) left out
     f = os.path.join(res, name)
@@ -83,11 +92,12 @@ def epoch_s(name):  # mean epoch seconds of a fourmi run, its first epoch (warm-
     return sum(r["epoch_seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
 epochs = []
 torch_epoch = {r["benchmark"]: r for r in (load("torch_epoch.json") or {}).get("results", [])}
-if "burgers" in torch_epoch and epoch_s("burgers_graphtrue.jsonl"):
-    t = torch_epoch["burgers"]
-    epochs.append({"benchmark": "burgers", "fourmi_s": epoch_s("burgers_graphtrue.jsonl"),
-                   "fourmi_eager_s": epoch_s("burgers_graphfalse.jsonl"), "torch_s": t["epoch_s"],
-                   "torch_graph_s": t["graph_epoch_s"]})
+for bench in ("burgers", "darcy"):
+    if bench in torch_epoch and epoch_s(f"{bench}_graphtrue.jsonl"):
+        t = torch_epoch[bench]
+        epochs.append({"benchmark": bench, "fourmi_s": epoch_s(f"{bench}_graphtrue.jsonl"),
+                       "fourmi_eager_s": epoch_s(f"{bench}_graphfalse.jsonl"), "torch_s": t["epoch_s"],
+                       "torch_graph_s": t["graph_epoch_s"], "speedup_vs_torch": t["epoch_s"] / epoch_s(f"{bench}_graphtrue.jsonl")})
 doc = {"device": machine, "date": date, "commands": [command], "runs": runs, "epochs": epochs}
 json.dump(doc, open(out, "w"), indent=1)
 for r in runs + epochs:

@@ -114,10 +114,10 @@ int run_train(const CommonOptions& opts, const TrainOptions& how) {
     step_ms = on_device.to(torch::kCPU).item<double>();
     const auto& st = doc["steps"];
     util::info(
-        "profile: step {:.2f} ms (compute {:.2f}, exposed comm {:.2f}, data wait {:.2f}); profiler overhead {} (its "
-        "host calls {:.3f} ms per step); {}/profile/rank-{:05d}.json",
+        "profile: step {:.2f} ms (compute {:.2f}, exposed comm {:.2f}, data wait {:.2f}); roofline bound {:.2f} ms "
+        "({:.0f}% of the step); profiler overhead {} (its host calls {:.3f} ms per step); {}/profile/rank-{:05d}.json",
         st["step_ms_mean"].get<double>(), st["compute_ms"].get<double>(), st["comm_exposed_ms"].get<double>(),
-        st["data_wait_ms"].get<double>(),
+        st["data_wait_ms"].get<double>(), st["roofline_bound_ms"].get<double>(), st["roofline_bound_pct"].get<double>(),
         st["overhead_pct"].is_null() ? std::string("not measured (run too short)")
                                      : fmt::format("{:.1f}%", st["overhead_pct"].get<double>()),
         st["profiler_host_ms"].get<double>(), run_dir, ctx.launch().rank);

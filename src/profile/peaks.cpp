@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -167,6 +168,17 @@ void place_on_roofline(nlohmann::json& ops, const Peaks& peaks) {
     op["bound"] = intensity < ridge ? "memory" : "compute";
     op["roofline_pct"] = attainable > 0 ? 100.0 * achieved / attainable : 0.0;
   }
+}
+
+double roofline_bound_ms(const nlohmann::json& ops, const Peaks& peaks) {
+  double seconds = 0;
+  for (const auto& op : ops) {
+    const double memory = peaks.mem_bytes_per_s > 0 ? op["bytes"].get<double>() / peaks.mem_bytes_per_s : 0;
+    const double peak = peaks.flops_for(op["precision"].get<std::string>());
+    const double compute = peak > 0 ? op["flops"].get<double>() / peak : 0;
+    seconds += std::max(memory, compute);
+  }
+  return 1e3 * seconds;
 }
 
 }  // namespace fourmi::profile

@@ -20,6 +20,9 @@ nlohmann::json write_rank_profile(const std::string& dir, int rank, nlohmann::js
   doc["steps"]["warmup"] = doc.value("warmup_steps", 0);
   doc["ops"] = s["ops"];
   place_on_roofline(doc["ops"], peaks);
+  const double bound_ms = roofline_bound_ms(doc["ops"], peaks);
+  doc["steps"]["roofline_bound_ms"] = bound_ms;
+  doc["steps"]["roofline_bound_pct"] = step_ms > 0 ? 100.0 * bound_ms / step_ms : 0.0;
   doc["comm"] = s["comm"];
   doc["comm_summary"] = s["comm_summary"];
   doc["per_step"] = s["per_step"];

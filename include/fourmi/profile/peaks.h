@@ -33,5 +33,10 @@ std::string default_peaks_path(const config::Config& config, torch::Device devic
 
 // Adds flops_per_s, bytes_per_s, intensity, bound and roofline_pct to each op of `ops`.
 void place_on_roofline(nlohmann::json& ops, const Peaks& peaks);
+// The step's roofline bound in ms: Σ over one step's `ops` of max(bytes / bandwidth, flops / peak of
+// the op's precision), what the step would take with every op at its roofline. It is the bound of
+// the step as these ops compose it (each reads its operands and writes its results once), so
+// fusing ops lowers it; it ignores launches, synchronisation and unrecorded work.
+double roofline_bound_ms(const nlohmann::json& ops, const Peaks& peaks);
 
 }  // namespace fourmi::profile
