@@ -157,12 +157,6 @@ int main(int argc, char** argv) {
     sync();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
     if (timeline > 0) write_timeline(*ctx, trainer, batch, cfg, timeline, timeline_dir);
-    std::optional<profile::Peaks> peaks;
-    if (!peaks_file.empty()) {
-      cfg.profile.peaks = peaks_file;
-      peaks = profile::resolve_peaks(cfg, ctx->device());
-    }
-    const double bound_ms = peaks ? step_roofline_bound_ms(*ctx, trainer, batch, cfg, *peaks, 3) : 0.0;
     torch::Tensor t = torch::tensor({ms}, torch::kFloat64);
     if (ctx->device().is_cuda() && ctx->world().backend() == "nccl") t = t.to(ctx->device());
     torch::Tensor tmax = t.clone(), tmin = t.clone();
@@ -172,6 +166,13 @@ int main(int argc, char** argv) {
     // Parameters in NCCL's memory (copy-engine gathers) are outside the allocator's statistics.
     const int64_t external = ctx->data().external_buffer_bytes();
     peak += external;
+    // After the peak memory is read: the profiled steps run eagerly next to the captured graph's pool.
+    std::optional<profile::Peaks> peaks;
+    if (!peaks_file.empty()) {
+      cfg.profile.peaks = peaks_file;
+      peaks = profile::resolve_peaks(cfg, ctx->device());
+    }
+    const double bound_ms = peaks ? step_roofline_bound_ms(*ctx, trainer, batch, cfg, *peaks, 3) : 0.0;
     nlohmann::json r = {{"config", cfg.run.name},
                         {"ranks", ranks},
                         {"overrides", sets},
