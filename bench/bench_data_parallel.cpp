@@ -34,11 +34,10 @@ using namespace fourmi;
 
 namespace {
 
-// `steps` steps back to back under the step profiler, as training runs them (the parameters'
-// all-gathers of one step overlap the next forward), then this rank's timeline as JSON.
-void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
-                    const config::Config& cfg, int steps, const std::string& dir) {
-  profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32, /*op_samples=*/3);
+// `steps` steps back to back under `prof`, as training runs them (the parameters' all-gathers of
+// one step overlap the next forward), the ranks lined up first; `prof` is finished on return.
+void run_profiled_steps(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
+                        profile::Profiler& prof, int steps) {
   prof.plan_steps(steps);
   trainer.record_with(&prof);
   util::synchronize(ctx.device());
@@ -52,6 +51,13 @@ void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const dat
   util::synchronize(ctx.device());
   trainer.record_with(nullptr);
   prof.finish();
+}
+
+// This rank's timeline of `steps` profiled steps (sampled op times) as JSON in `dir`.
+void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
+                    const config::Config& cfg, int steps, const std::string& dir) {
+  profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32, /*op_samples=*/3);
+  run_profiled_steps(ctx, trainer, batch, prof, steps);
   const int rank = ctx.launch().rank, ranks = ctx.world().size();
   nlohmann::json out = prof.summary();
   out["trace"] = prof.trace_events(rank);
@@ -67,17 +73,7 @@ void write_timeline(runtime::RunContext& ctx, train::Trainer& trainer, const dat
 double step_roofline_bound_ms(runtime::RunContext& ctx, train::Trainer& trainer, const data::Batch& batch,
                               const config::Config& cfg, const profile::Peaks& peaks, int steps) {
   profile::Profiler prof(ctx.device(), ctx.world().log(), cfg.run.tf32);
-  prof.plan_steps(steps);
-  trainer.record_with(&prof);
-  for (int i = 0; i < steps; ++i) {
-    prof.prepare_step();
-    prof.begin_step(0.0);
-    trainer.train_step(batch);
-    prof.end_step();
-  }
-  util::synchronize(ctx.device());
-  trainer.record_with(nullptr);
-  prof.finish();
+  run_profiled_steps(ctx, trainer, batch, prof, steps);
   return profile::roofline_bound_ms(prof.summary()["ops"], peaks);
 }
 

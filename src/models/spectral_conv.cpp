@@ -158,8 +158,10 @@ torch::Tensor SpectralConvImpl::forward_dft(const torch::Tensor& x, const Pointw
         mixed, [&](const torch::Tensor& in) { return truncated_idft(dft_, in); });
   return profile::run_op(
       recorder_, "idft_skip", "dft",
-      [&] { return profile::inverse_dft_with_skip_cost(batch, cin, cout, grid, options_.modes); },
-      mixed, [&](const torch::Tensor& in) { return truncated_idft(dft_, in, {skip->weight, skip->bias, x}); });
+      [&] { return profile::inverse_dft_with_skip_cost(batch, cin, cout, grid, options_.modes); }, mixed,
+      [&](const torch::Tensor& in) {
+        return truncated_idft(dft_, in, {skip->weight, skip->bias, x});
+      });
 }
 
 torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x, const PointwiseLinearImpl* skip) {
@@ -182,9 +184,8 @@ torch::Tensor SpectralConvImpl::forward_fft(const torch::Tensor& x, const Pointw
         return scatter_modes(mix(gather_modes(in, options_.modes)), options_.modes, spectrum);
       });
   auto ifft_cost = [&, batch] { return profile::real_fft_cost(batch * cout, spatial); };
-  torch::Tensor y = profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft, [&](const torch::Tensor& in) {
-    return torch::fft::irfftn(in, spatial, fft_dims);
-  });
+  torch::Tensor y = profile::run_op(recorder_, "ifft", "ifft", ifft_cost, out_ft,
+                                    [&](const torch::Tensor& in) { return torch::fft::irfftn(in, spatial, fft_dims); });
   if (!skip) return y;
   const int64_t points = x.numel() / cin;
   return profile::run_op(

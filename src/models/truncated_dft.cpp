@@ -233,13 +233,14 @@ struct InverseDftWithSkip : public torch::autograd::Function<InverseDftWithSkip>
                                const torch::Tensor& skip_bias, const torch::Tensor& skip_input) {
     ctx->saved_data["dft"] = c10::IValue::make_capsule(c10::make_intrusive<DftHolder>(dft));
     ctx->save_for_backward({skip_weight, skip_input});
-    torch::Tensor planar = complex_to_planar(z);                      // [2, T, B, C]
+    torch::Tensor planar = complex_to_planar(z);                     // [2, T, B, C]
     if (planar.data_ptr() == z.data_ptr()) planar = planar.clone();  // the bias is added in place
     planar[0][0].add_(skip_bias.unsqueeze(0), static_cast<double>(points_of(dft->grid())));
     torch::Tensor y = dft->inverse(planar);
     const int64_t batch = y.size(0), cout = y.size(1);
-    y.view({batch, cout, -1}).baddbmm_(skip_weight.unsqueeze(0).expand({batch, cout, skip_weight.size(1)}),
-                                      skip_input.reshape({batch, skip_input.size(1), -1}));
+    y.view({batch, cout, -1})
+        .baddbmm_(skip_weight.unsqueeze(0).expand({batch, cout, skip_weight.size(1)}),
+                  skip_input.reshape({batch, skip_input.size(1), -1}));
     return y;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
