@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   nlohmann::json results = nlohmann::json::array();
   std::stringstream ss(configs);
   std::unique_ptr<runtime::RunContext> ctx;
+  std::optional<profile::Peaks> peaks;  // read from --peaks once the first config has set up the device
   for (std::string path; std::getline(ss, path, ',');) {
     std::vector<std::string> overrides{"run.progress=false"};
     if (side_stream) overrides.push_back("run.compute_stream=dedicated");
@@ -163,8 +164,7 @@ int main(int argc, char** argv) {
     const int64_t external = ctx->data().external_buffer_bytes();
     peak += external;
     // After the peak memory is read: the profiled steps run eagerly next to the captured graph's pool.
-    std::optional<profile::Peaks> peaks;
-    if (!peaks_file.empty()) {
+    if (!peaks_file.empty() && !peaks) {
       cfg.profile.peaks = peaks_file;
       peaks = profile::resolve_peaks(cfg, ctx->device());
     }

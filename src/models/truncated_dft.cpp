@@ -273,18 +273,16 @@ torch::Tensor truncated_idft(const TruncatedDftPtr& dft, const torch::Tensor& z,
   if (z.dim() != 3 || z.size(0) != dft->total_modes())
     throw std::invalid_argument(fmt::format("truncated inverse DFT: expected [{}, B, C] modes, given {}",
                                             dft->total_modes(), fmt::join(z.sizes(), "x")));
-  if (skip.weight.defined()) {
-    std::vector<int64_t> input_shape{z.size(1), skip.weight.size(1)};
-    input_shape.insert(input_shape.end(), dft->grid().begin(), dft->grid().end());
-    if (skip.weight.dim() != 2 || skip.weight.size(0) != z.size(2) || !skip.bias.defined() ||
-        skip.bias.sizes() != c10::IntArrayRef{z.size(2)} || skip.input.sizes() != c10::IntArrayRef(input_shape))
-      throw std::invalid_argument(fmt::format(
-          "truncated inverse DFT: the skip needs weight [{}, Cin], bias [{}] and input [{}]; given {}, {} and {}",
-          z.size(2), z.size(2), fmt::join(input_shape, "x"), fmt::join(skip.weight.sizes(), "x"),
-          skip.bias.defined() ? fmt::format("{}", fmt::join(skip.bias.sizes(), "x")) : "none",
-          fmt::join(skip.input.sizes(), "x")));
-  }
   if (!skip.weight.defined()) return InverseDft::apply(z, dft);
+  std::vector<int64_t> input_shape{z.size(1), skip.weight.size(1)};
+  input_shape.insert(input_shape.end(), dft->grid().begin(), dft->grid().end());
+  if (skip.weight.dim() != 2 || skip.weight.size(0) != z.size(2) || !skip.bias.defined() ||
+      skip.bias.sizes() != c10::IntArrayRef{z.size(2)} || skip.input.sizes() != c10::IntArrayRef(input_shape))
+    throw std::invalid_argument(fmt::format(
+        "truncated inverse DFT: the skip needs weight [{}, Cin], bias [{}] and input [{}]; given {}, {} and {}",
+        z.size(2), z.size(2), fmt::join(input_shape, "x"), fmt::join(skip.weight.sizes(), "x"),
+        skip.bias.defined() ? fmt::format("{}", fmt::join(skip.bias.sizes(), "x")) : "none",
+        fmt::join(skip.input.sizes(), "x")));
   return InverseDftWithSkip::apply(z, dft, skip.weight, skip.bias, skip.input);
 }
 
